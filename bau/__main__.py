@@ -1,0 +1,3 @@
+from bau.cli import main
+
+raise SystemExit(main())

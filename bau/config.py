@@ -1,0 +1,206 @@
+"""Configuration: one JSON schema (workflow/schemas/config.schema.yaml) for the workflow
+configuration and for the configuration of a single training run.
+
+The workflow configuration is partial by design: ``run`` holds settings shared by every
+run, ``methods`` the overrides of each method, ``protocols`` the sources/targets/iterations.
+:func:`resolve_run` merges these into the full configuration of one run, fills the schema's
+defaults and validates it; its :func:`config_hash` is what makes the workflow retrain only
+the runs whose resolved configuration changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from bau.errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).with_name("schemas") / "config.schema.yaml"
+
+
+@functools.cache
+def load_schema() -> dict:
+    with open(SCHEMA_PATH) as handle:
+        return yaml.safe_load(handle)
+
+
+def _subschema(name: str) -> dict:
+    schema = load_schema()
+    if name == "workflow":
+        return schema
+    return {"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]}
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = _dotted(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        keys = ", ".join(f"'{_dotted([*error.absolute_path, k])}'" for k in unknown)
+        return f"unknown key {keys}; allowed keys here: {', '.join(allowed)}"
+    if error.validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return f"key '{where}': {error.instance!r} is not allowed; allowed values: {allowed}"
+    if error.validator == "required":
+        return f"key '{where}': {error.message}"
+    if error.validator == "type":
+        return f"key '{where}': {error.instance!r} must be of type {error.validator_value}"
+    return f"key '{where}': {error.instance!r} is invalid: {error.message}"
+
+
+def validate(instance: Any, kind: str = "workflow", source: str = "configuration") -> None:
+    """Raise :class:`ConfigError` listing every violation (key, bad value, what is allowed).
+
+    ``kind`` is ``"workflow"`` (the top level) or the name of a ``$defs`` entry (``"run"``).
+    """
+    validator = jsonschema.Draft202012Validator(_subschema(kind))
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
+    if errors:
+        lines = "\n".join(f"  - {_describe(e)}" for e in errors)
+        raise ConfigError(f"{source} is invalid:\n{lines}")
+
+
+def fill_defaults(instance: dict, schema: dict | None = None) -> dict:
+    """Return a copy of ``instance`` with every missing key that has a schema default filled in.
+
+    Nested objects are created when any of their properties has a default.
+    """
+    root = load_schema()
+    schema = _subschema("run") if schema is None else schema
+    return _fill(copy.deepcopy(instance), schema, root)
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    while "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _fill(instance: Any, schema: dict, root: dict) -> Any:
+    schema = _resolve(schema, root)
+    if not isinstance(instance, dict) or "properties" not in schema:
+        return instance
+    for key, sub in schema["properties"].items():
+        sub = _resolve(sub, root)
+        if key not in instance:
+            if "default" in sub:
+                instance[key] = copy.deepcopy(sub["default"])
+            elif sub.get("type") == "object" and "properties" in sub:
+                instance[key] = {}
+        if key in instance:
+            instance[key] = _fill(instance[key], sub, root)
+    return instance
+
+
+def deep_merge(base: Mapping, override: Mapping) -> dict:
+    """Recursive dict merge; values of ``override`` win, lists are replaced, not merged."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_yaml_config(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"configuration file {path} does not exist")
+    try:
+        with open(path) as handle:
+            data = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of keys, not {type(data).__name__}")
+    return data
+
+
+def load_workflow_config(path: str | Path) -> dict:
+    """Load and validate a workflow configuration (config/config.yaml)."""
+    config = load_yaml_config(path)
+    validate(config, "workflow", source=str(path))
+    return fill_defaults(config, load_schema())
+
+
+def validate_run(config: Mapping, source: str = "run configuration") -> dict:
+    """Fill the defaults of a run configuration and validate it; returns the full config."""
+    validate(config, "run", source=source)
+    full = fill_defaults(dict(config))
+    validate(full, "run", source=source)
+    return full
+
+
+def resolve_run(workflow: Mapping, protocol: str, run: str, method: str) -> dict:
+    """The full, validated configuration of one training run of the workflow."""
+    try:
+        spec = workflow["protocols"][protocol]["runs"][run]
+    except KeyError as err:
+        raise ConfigError(f"config has no run 'protocols.{protocol}.runs.{run}'") from err
+    if method not in workflow["methods"]:
+        known = ", ".join(workflow["methods"])
+        raise ConfigError(f"method '{method}' (protocols.{protocol}) is not under 'methods'; known: {known}")
+    results = workflow.get("results", "results")
+    resources = workflow.get("resources", {})
+    config = deep_merge(workflow.get("run", {}), workflow["methods"][method])
+    protocol_part: dict[str, Any] = {
+        "data": {
+            "root": workflow["data"]["root"],
+            "sources": list(spec["sources"]),
+            "targets": list(spec["targets"]),
+            "split_seed": workflow.get("split_seed", 1),
+            "splits_dir": f"{results}/splits",
+        },
+        "train": {"gpus": resources.get("gpus_per_run", 0)},
+    }
+    if "iters" in spec:
+        protocol_part["train"]["iters"] = spec["iters"]
+    config = deep_merge(config, protocol_part)
+    return validate_run(config, source=f"run {protocol}/{run}/{method}")
+
+
+def config_hash(config: Mapping) -> str:
+    """A short, stable fingerprint of a resolved configuration."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a workflow configuration (config/*.yaml) or a run configuration")
+    parser.add_argument("--run", action="store_true", help="the file is a run configuration (bau train)")
+    parser.add_argument(
+        "--resolve",
+        metavar="PROTOCOL/RUN/METHOD",
+        help="print the full configuration of one run of the workflow configuration",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.run:
+        resolved = validate_run(load_yaml_config(args.file), source=args.file)
+    else:
+        resolved = load_workflow_config(args.file)
+        if args.resolve:
+            parts = args.resolve.split("/")
+            if len(parts) != 3:
+                raise ConfigError(f"--resolve takes PROTOCOL/RUN/METHOD, got '{args.resolve}'")
+            resolved = resolve_run(resolved, *parts)
+    print(yaml.safe_dump(resolved, sort_keys=False), end="")
+    return 0
