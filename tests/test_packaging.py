@@ -20,7 +20,8 @@ def _name(requirement: str) -> str:
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
+    extras = [r for reqs in project["optional-dependencies"].values() for r in reqs]
+    wanted = {_name(r) for r in project["dependencies"] + extras}
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
