@@ -1,0 +1,11 @@
+"""Evaluation: feature extraction, evaluation over a dataset's splits, and the public extractor.
+
+Modules: ``features`` (:func:`extract_features`), ``evaluate`` (:func:`evaluate_model`),
+``extractor`` (:class:`bau.FeatureExtractor`), ``cli`` (``bau evaluate``), ``extract_cli``
+(``bau extract``). The ranking metrics themselves are in :mod:`bau.metrics`.
+"""
+
+from bau.evaluation.evaluate import evaluate_model
+from bau.evaluation.features import extract_features
+
+__all__ = ["evaluate_model", "extract_features"]

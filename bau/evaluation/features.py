@@ -1,0 +1,99 @@
+"""Feature extraction: a model's L2-normalised embedding of many images, in batches.
+
+The reference (REFERENCE section 5) extracts in eval mode, one forward pass per image, no
+flip, fp32. Here: eval mode, batches through a DataLoader with a progress bar, fp16 autocast
+on CUDA (``amp``; fp32 on CPU), optional horizontal-flip averaging (off by default, as the
+reference). Features are re-normalised in float32, so they are unit vectors whatever the
+autocast precision.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from bau.data.loaders import ImageDataset
+from bau.data.transforms import build_test_transform
+from bau.errors import ConfigError, DatasetError
+
+#: What ``images`` may hold: paths, dataset items whose first field is a path, or PIL images.
+ImageSource = str | os.PathLike | Sequence[Any] | Image.Image
+
+
+def resolve_device(requested: str | torch.device) -> torch.device:
+    """``auto`` -> the GPU when there is one, else the CPU; a CUDA request without a GPU is an error."""
+    if str(requested) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {requested!r} was requested but no CUDA device is visible; use --device cpu or auto")
+    return device
+
+
+class _PILImages(Dataset):
+    """``(transform(image), index)`` for images already in memory."""
+
+    def __init__(self, images: Sequence[Image.Image], transform) -> None:
+        self.images, self.transform = images, transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(self.images[index].convert("RGB")), index
+
+
+@torch.inference_mode()
+def extract_features(
+    model: torch.nn.Module,
+    images: Sequence[ImageSource],
+    *,
+    height: int,
+    width: int,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    flip: bool = False,
+    amp: bool | None = None,
+    workers: int = 0,
+    progress: bool = True,
+) -> torch.Tensor:
+    """Features (N x D float32, L2-normalised, on CPU) of ``images``, in their order.
+
+    ``model`` must return the embedding in eval mode (:class:`bau.models.ReIDModel` returns
+    the L2-normalised BNNeck feature); it is put in eval mode and back in its previous mode
+    afterwards. ``amp``: fp16 autocast, default on for CUDA. ``flip``: features of the image
+    and its mirror image are summed before normalisation.
+    """
+    device = resolve_device(device)
+    amp = device.type == "cuda" if amp is None else amp
+    transform = build_test_transform(height, width)
+    if all(isinstance(image, Image.Image) for image in images):
+        dataset: Dataset = _PILImages(images, transform)
+    else:
+        dataset = ImageDataset(images, transform)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers, pin_memory=device.type == "cuda")
+    was_training = model.training
+    model.eval()
+    features = []
+    try:
+        with tqdm(total=len(dataset), desc="features", unit="img", disable=not progress, leave=False) as bar:
+            for batch, _ in loader:
+                batch = batch.to(device, non_blocking=True)
+                with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+                    f = model(batch).float()
+                    if flip:
+                        f = f + model(torch.flip(batch, dims=[3])).float()
+                features.append(F.normalize(f, dim=1).cpu())
+                bar.update(len(batch))
+    finally:
+        model.train(was_training)
+    if not features:
+        raise DatasetError("no images to extract features from (empty image list)")
+    return torch.cat(features)

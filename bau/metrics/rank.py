@@ -1,0 +1,334 @@
+"""Exact re-identification ranking metrics (mAP, CMC, mINP) without sorting the gallery.
+
+Semantics are those of the reference evaluator (REFERENCE section 5):
+
+* distance: squared Euclidean ``|q|^2 + |g|^2 - 2 q.g`` in float32 (``2 - 2 cos`` for the
+  L2-normalised features the models produce), computed with the same operations as the
+  reference so that the distances are the same numbers;
+* gallery items with the query's pid *and* camera are removed ("junk"); every other item
+  is valid, distractors included; a query without a valid match is skipped;
+* AP is scikit-learn's ``average_precision_score`` on the valid items scored by
+  ``-distance``: items with equal distances form one threshold, so a positive's precision is
+  ``#positives with d <= d_p / #valid items with d <= d_p``;
+* CMC is first-match-break: the 0-based rank, among valid items, of the first match;
+* mINP is the mean over queries of ``#positives / rank of the last positive`` (1-based,
+  among valid items).
+
+CMC and mINP depend on the order of equal distances, which the reference leaves to an
+unstable ``np.argsort``. Here ties are broken by gallery index, i.e. the ranking is the one
+``np.argsort(distances, kind="stable")`` gives; AP does not depend on it.
+
+How it avoids sorting the gallery: a query's positives are few, and the three metrics only
+need, for each positive, how many negatives are at a distance <= its own (plus, for the
+first and last positive, which tied negatives come before it). Per chunk of queries:
+
+1. the positives (found once, by binary search in the gallery sorted by pid) are sorted by
+   the integer key ``(row, float32 bits of the distance)``, a few per query;
+2. one comparison marks the valid negatives no farther than the query's farthest positive
+   (the only ones that matter, usually a small fraction of the gallery);
+3. each of those is placed among its row's sorted positives by ``searchsorted`` on the same
+   key, and a histogram of the places gives every count at once.
+
+Memory of a chunk: ``chunk_size x gallery`` float32 distances and a boolean mask, plus
+small arrays over the marked negatives; never ``query x gallery``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from bau.errors import DatasetError
+
+#: Distances per chunk when ``chunk_size`` is not given (64 MB of float32 plus a 16 MB mask).
+CHUNK_ELEMENTS = 1 << 24
+
+ArrayLike = torch.Tensor | np.ndarray | Sequence[int]
+
+
+def evaluate_rank(
+    qf: torch.Tensor | np.ndarray,
+    gf: torch.Tensor | np.ndarray,
+    q_pids: ArrayLike,
+    g_pids: ArrayLike,
+    q_camids: ArrayLike,
+    g_camids: ArrayLike,
+    max_rank: int = 50,
+    chunk_size: int | None = None,
+    rerank: bool = False,
+) -> dict[str, Any]:
+    """mAP, mINP and CMC of query features ``qf`` (Q x D) against gallery features ``gf`` (G x D).
+
+    Works on the features' device (GPU if they are there). ``chunk_size`` queries are ranked
+    at a time (default: as many as fit in ``CHUNK_ELEMENTS`` distances); the result does not
+    depend on it. ``rerank=True`` ranks by k-reciprocal re-ranked distances
+    (:func:`bau.metrics.rerank.reranked_distance_chunks`, see its memory needs).
+
+    Returns ``{"mAP": float, "mINP": float, "cmc": np.ndarray of max_rank floats,
+    "num_valid_queries": int}``, fractions in [0, 1]. Raises DatasetError if no query has a
+    valid match.
+    """
+    qf, gf = _as_features(qf, "qf"), _as_features(gf, "gf")
+    if qf.shape[1] != gf.shape[1]:
+        raise ValueError(f"query features are {qf.shape[1]}-d but gallery features {gf.shape[1]}-d")
+    gf = gf.to(qf.device)
+    chunk_size = chunk_size or max(1, CHUNK_ELEMENTS // max(1, gf.shape[0]))
+    if rerank:
+        from bau.metrics.rerank import reranked_distance_chunks
+
+        chunks = reranked_distance_chunks(qf, gf, chunk_size=chunk_size)
+    else:
+        chunks = squared_euclidean_chunks(qf, gf, chunk_size)
+    return evaluate_distances(chunks, q_pids, g_pids, q_camids, g_camids, max_rank=max_rank)
+
+
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """Run the ranking ops (many, on small arrays) with one intra-op thread on CPU.
+
+    Only the distance GEMM gains from threads; the ranking's small ops lose more to
+    OpenMP thread wake-ups than they gain, badly so on a shared, busy machine.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def evaluate_distances(
+    distances: torch.Tensor | np.ndarray | Iterable[torch.Tensor],
+    q_pids: ArrayLike,
+    g_pids: ArrayLike,
+    q_camids: ArrayLike,
+    g_camids: ArrayLike,
+    max_rank: int = 50,
+) -> dict[str, Any]:
+    """The metrics of :func:`evaluate_rank` from given distances (smaller = more similar).
+
+    ``distances`` is a Q x G matrix or an iterable of row chunks (C x G tensors, queries in
+    order), e.g. from :func:`squared_euclidean_chunks`. They are compared as float32 (the
+    reference's distance matrix is float32, so its ties are float32 ties).
+    """
+    if isinstance(distances, (torch.Tensor, np.ndarray)):
+        distances = [torch.as_tensor(distances)]
+    acc: _RankAccumulator | None = None
+    for chunk in distances:  # computing a chunk may use every thread; ranking it, one
+        with _one_cpu_thread(chunk.device):
+            if acc is None:
+                acc = _RankAccumulator(q_pids, g_pids, q_camids, g_camids, max_rank, chunk.device)
+            acc.update(chunk)
+    if acc is None:
+        raise ValueError("no distances given (empty query set)")
+    return acc.result()
+
+
+def squared_euclidean_chunks(qf: torch.Tensor, gf: torch.Tensor, chunk_size: int) -> Iterator[torch.Tensor]:
+    """Row chunks of ``|q|^2 + |g|^2 - 2 q.g``, computed as the reference computes the full matrix."""
+    g_norms = squared_norms(gf)
+    for start in range(0, qf.shape[0], chunk_size):
+        q = qf[start : start + chunk_size]
+        dist = squared_norms(q)[:, None] + g_norms[None, :]
+        yield dist.addmm_(q, gf.t(), beta=1, alpha=-2)
+
+
+def squared_norms(x: torch.Tensor, rows_per_block: int = 1 << 12) -> torch.Tensor:
+    """``x.pow(2).sum(1)`` (the reference's expression, same values) without an N x D temporary."""
+    return torch.cat([block.pow(2).sum(1) for block in x.split(rows_per_block)]) if len(x) else x.new_zeros(0)
+
+
+class _RankAccumulator:
+    """Sums of AP, INP and the first-match histogram over the chunks of one query set."""
+
+    def __init__(self, q_pids, g_pids, q_camids, g_camids, max_rank: int, device: torch.device) -> None:
+        if max_rank < 1:
+            raise ValueError(f"max_rank must be >= 1, got {max_rank}")
+        q_pids, q_cams = _as_labels(q_pids, device), _as_labels(q_camids, device)
+        g_pids, g_cams = _as_labels(g_pids, device), _as_labels(g_camids, device)
+        if len(q_pids) != len(q_cams) or len(g_pids) != len(g_cams):
+            raise ValueError(
+                f"{len(q_pids)} query pids but {len(q_cams)} query camids, "
+                f"{len(g_pids)} gallery pids but {len(g_cams)} gallery camids"
+            )
+        self.num_query, self.num_gallery = len(q_pids), len(g_pids)
+        self.positives = _PairsByQuery(*_same_pid_pairs(q_pids, g_pids, q_cams, g_cams, same_cam=False), self.num_query)
+        self.junk = _PairsByQuery(*_same_pid_pairs(q_pids, g_pids, q_cams, g_cams, same_cam=True), self.num_query)
+        self.max_rank = max_rank
+        self.done = 0
+        self.ap_sum = 0.0
+        self.inp_sum = 0.0
+        self.num_valid = 0
+        self.first_match = torch.zeros(max_rank, dtype=torch.int64, device=device)
+
+    def update(self, dist: torch.Tensor) -> None:
+        start, stop = self.done, self.done + dist.shape[0]
+        if dist.dim() != 2 or dist.shape[1] != self.num_gallery or stop > self.num_query:
+            raise ValueError(
+                f"distance chunk of shape {tuple(dist.shape)} does not fit {self.num_query} queries "
+                f"x {self.num_gallery} gallery items (rows {start}..{stop})"
+            )
+        self.done = stop
+        # float32 as the reference's distance matrix: ties are float32 ties.
+        dist = dist.to(self.first_match.device, torch.float32).contiguous()
+        if dist.numel():
+            low, high = torch.aminmax(dist)  # NaN propagates; one pass instead of isfinite
+            if not (torch.isfinite(low) and torch.isfinite(high)):
+                raise ValueError("distances contain NaN or infinity (non-finite features?)")
+        positives = self.positives.flat_indices(start, stop, self.num_gallery)
+        _, junk = self.junk.flat_indices(start, stop, self.num_gallery)
+        ap, inp, first_rank = _chunk_metrics(dist, *positives, junk)
+        self.ap_sum += float(ap.sum())
+        self.inp_sum += float(inp.sum())
+        self.num_valid += len(ap)
+        self.first_match += torch.bincount(first_rank[first_rank < self.max_rank], minlength=self.max_rank)
+
+    def result(self) -> dict[str, Any]:
+        if self.done != self.num_query:
+            raise ValueError(f"distances were given for {self.done} of {self.num_query} queries")
+        if self.num_valid == 0:
+            raise DatasetError(
+                f"none of the {self.num_query} queries has a valid match in the gallery of "
+                f"{self.num_gallery} items (same pid from another camera): check the query/gallery split"
+            )
+        cmc = self.first_match.cpu().numpy().cumsum() / self.num_valid
+        return {
+            "mAP": self.ap_sum / self.num_valid,
+            "mINP": self.inp_sum / self.num_valid,
+            "cmc": cmc.astype(np.float64),
+            "num_valid_queries": self.num_valid,
+        }
+
+
+class _PairsByQuery:
+    """(query, gallery) index pairs sorted by query, sliceable by a range of queries."""
+
+    def __init__(self, rows: torch.Tensor, cols: torch.Tensor, num_query: int) -> None:
+        self.rows, self.cols = rows, cols
+        counts = torch.bincount(rows, minlength=num_query)
+        self.offsets = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)]).tolist()
+
+    def flat_indices(self, start: int, stop: int, num_gallery: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Chunk-local rows and ascending flat indices ``row * num_gallery + col`` of queries start..stop."""
+        part = slice(self.offsets[start], self.offsets[stop])
+        rows = self.rows[part] - start
+        return rows, rows * num_gallery + self.cols[part]
+
+
+def _same_pid_pairs(q_pids, g_pids, q_cams, g_cams, same_cam: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(query, gallery) pairs of equal pid and equal (``same_cam``) or other camera.
+
+    Row-major with ascending gallery index in a row (the stable sort keeps it), so that
+    their flat indices are sorted.
+    """
+    g_sorted, g_by_pid = torch.sort(g_pids, stable=True)  # ascending gallery index within a pid
+    lo = torch.searchsorted(g_sorted, q_pids, side="left")
+    count = torch.searchsorted(g_sorted, q_pids, side="right") - lo
+    rows = torch.repeat_interleave(torch.arange(len(q_pids), device=q_pids.device), count)
+    within = torch.arange(len(rows), device=q_pids.device) - (torch.cumsum(count, 0) - count)[rows]
+    cols = g_by_pid[lo[rows] + within]
+    keep = (g_cams[cols] == q_cams[rows]) == same_cam
+    return rows[keep], cols[keep]
+
+
+def _chunk_metrics(
+    dist: torch.Tensor, pos_rows: torch.Tensor, pos_flat: torch.Tensor, junk_flat: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """AP, INP and 0-based first-match rank of each query of the chunk that has a positive.
+
+    ``pos_rows``/``pos_flat``: chunk row and flat index (``row * G + col``, ascending) of
+    every positive; ``junk_flat``: flat indices of the same-pid same-camera items.
+    """
+    n_rows, n_cols = dist.shape
+    num_pos = torch.bincount(pos_rows, minlength=n_rows)
+    valid = num_pos > 0
+    if not bool(valid.any()):
+        empty = torch.zeros(0, dtype=torch.float64, device=dist.device)
+        return empty, empty, torch.zeros(0, dtype=torch.int64, device=dist.device)
+    pos_dist = dist.view(-1)[pos_flat]
+    # Positives in ranking order: key (row, distance); the stable sort keeps equal distances
+    # in gallery-index order. Rows stay grouped, so pos_rows still fits.
+    pos_key, order = torch.sort(_monotone_key(pos_dist).add_(pos_rows << 32), stable=True)
+    pos_col = pos_flat[order] - pos_rows * n_cols
+    row_start = torch.cumsum(num_pos, 0) - num_pos  # index in pos_key of each row's first positive
+    farthest = torch.full((n_rows,), -torch.inf, device=dist.device).scatter_reduce_(0, pos_rows, pos_dist, "amax")
+
+    neg_flat, neg_key = _near_negatives(dist, farthest, pos_flat, junk_flat)
+    # slot = index (in pos_key) of the row's first positive at a distance >= the negative's,
+    # so the negatives at distance <= positive j are those of its row with slot <= j.
+    slot = torch.searchsorted(pos_key, neg_key)
+    per_slot = torch.zeros(len(pos_key), dtype=torch.int64, device=dist.device)
+    per_slot.index_add_(0, slot, torch.ones(1, dtype=torch.int64, device=dist.device).expand(len(slot)))
+    neg_upto = torch.cumsum(per_slot, 0)
+    neg_le = neg_upto - (neg_upto - per_slot)[row_start[pos_rows]]
+    pos_le = torch.searchsorted(pos_key, pos_key, right=True) - row_start[pos_rows]
+
+    # sklearn's AP: equal distances form one threshold, so positive j's precision counts
+    # every item at a distance <= its own.
+    ap = torch.zeros(n_rows, dtype=torch.float64, device=dist.device)
+    ap.index_add_(0, pos_rows, pos_le.double() / (pos_le + neg_le).double())
+
+    # CMC and mINP: the first and last positive's place in the stable order, i.e. the
+    # negatives at a distance <= theirs minus the tied ones with a larger gallery index.
+    tied = (pos_key[slot] == neg_key).nonzero().squeeze(1)
+    t_key, t_flat = neg_key[tied], neg_flat[tied]
+    t_rows = (t_key + (1 << 31)) >> 32
+    t_col = t_flat - t_rows * n_cols
+    t_first, t_last = row_start[t_rows], row_start[t_rows] + num_pos[t_rows] - 1
+    after_first = torch.bincount(t_rows[_tied_after(t_key, t_col, pos_key, pos_col, t_first)], minlength=n_rows)
+    after_last = torch.bincount(t_rows[_tied_after(t_key, t_col, pos_key, pos_col, t_last)], minlength=n_rows)
+    first, last = row_start[valid], row_start[valid] + num_pos[valid] - 1
+    n_pos = num_pos[valid]
+    first_rank = neg_le[first] - after_first[valid]
+    last_rank = n_pos + neg_le[last] - after_last[valid]
+    return ap[valid] / n_pos.double(), n_pos.double() / last_rank.double(), first_rank
+
+
+def _near_negatives(
+    dist: torch.Tensor, farthest: torch.Tensor, pos_flat: torch.Tensor, junk_flat: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat index and (row, distance) key of the negatives no farther than their row's farthest
+    positive: the only ones that can change a metric."""
+    near = dist <= farthest[:, None]
+    near.view(-1)[junk_flat] = False
+    near.view(-1)[pos_flat] = False
+    flat = near.view(-1).nonzero().squeeze(1)
+    key = _monotone_key(dist.view(-1)[flat]).add_(torch.div(flat, dist.shape[1], rounding_mode="floor") << 32)
+    return flat, key
+
+
+def _tied_after(
+    t_key: torch.Tensor, t_col: torch.Tensor, pos_key: torch.Tensor, pos_col: torch.Tensor, which: torch.Tensor
+) -> torch.Tensor:
+    """Whether each tied negative has positive ``which``'s distance and comes after it (larger index)."""
+    return (t_key == pos_key[which]) & (t_col > pos_col[which])
+
+
+def _monotone_key(values: torch.Tensor) -> torch.Tensor:
+    """int64 keys in [-2^31, 2^31) ordered as the float32 ``values`` (equal floats, equal keys).
+
+    Adding ``row << 32`` to them gives keys ordered by (row, value).
+    """
+    bits = (values + 0.0).view(torch.int32)  # + 0.0 turns -0.0 into +0.0
+    # IEEE-754: non-negative floats order as their bits, negative ones in reverse.
+    return (bits ^ ((bits >> 31) & 0x7FFFFFFF)).to(torch.int64)
+
+
+def _as_features(x: torch.Tensor | np.ndarray, name: str) -> torch.Tensor:
+    x = torch.as_tensor(x)
+    if x.dim() != 2:
+        raise ValueError(f"{name} must be a 2-d (items x dims) array, got shape {tuple(x.shape)}")
+    return x.float()
+
+
+def _as_labels(x: ArrayLike, device: torch.device) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        x = torch.from_numpy(np.asarray(x, dtype=np.int64))
+    return x.to(device, torch.int64).reshape(-1)

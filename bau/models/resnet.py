@@ -1,0 +1,95 @@
+"""ResNet-50 of the reference (REFERENCE 3.1) and ResNet-18 with the same structure (CPU runs).
+
+``base`` = conv1, bn1, relu, maxpool, layer1, IN, layer2, IN, layer3, IN, layer4, GeM, with
+last stride 1 and InstanceNorm2d(affine=False) after stages 1-3; ``pool`` = a second GeM on
+the already pooled 1x1 map. That second GeM is a mathematical identity kept for checkpoint
+compatibility (REFERENCE 7 item 6).
+
+State-dict keys equal the reference's without DataParallel's ``module.`` prefix:
+
+==================  =========================  ==============================
+this package        reference checkpoint       torchvision ImageNet file
+==================  =========================  ==============================
+base.0.*            module.base.0.*            conv1.*
+base.1.*            module.base.1.*            bn1.*
+base.4.*            module.base.4.*            layer1.*
+base.6.*            module.base.6.*            layer2.*
+base.8.*            module.base.8.*            layer3.*
+base.10.*           module.base.10.*           layer4.*
+base.11.p           module.base.11.p           (GeM p, init 3)
+pool.p              module.pool.p              (second GeM p, init 3)
+bn_neck.*           module.bn_neck.*           -
+classifier.weight   module.classifier.weight   - (fc.* is skipped)
+==================  =========================  ==============================
+
+(base.2 ReLU, base.3 max-pool and base.5/7/9 InstanceNorm have no tensors.)
+"""
+
+from __future__ import annotations
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models import ResNet, WeightsEnum
+
+from bau.models.head import ReIDModel
+from bau.models.pooling import GeM
+from bau.models.registry import register_model
+from bau.models.weights import fetch_torchvision
+
+
+class ResNetReID(ReIDModel):
+    foreign_prefixes = (
+        ("conv1.", "base.0."),
+        ("bn1.", "base.1."),
+        ("layer1.", "base.4."),
+        ("layer2.", "base.6."),
+        ("layer3.", "base.8."),
+        ("layer4.", "base.10."),
+    )
+
+    def __init__(self, resnet: ResNet, imagenet: WeightsEnum, num_classes: int) -> None:
+        # Last stride 1: the stride-2 convolutions of layer4's first block (conv2 in a
+        # Bottleneck, conv1 in a BasicBlock, and the downsample) -> 16x8 maps at 256x128.
+        for module in resnet.layer4[0].modules():
+            if isinstance(module, nn.Conv2d):
+                module.stride = (1, 1)
+        channels = [_out_channels(stage) for stage in (resnet.layer1, resnet.layer2, resnet.layer3, resnet.layer4)]
+        base = nn.Sequential(
+            resnet.conv1,
+            resnet.bn1,
+            resnet.relu,
+            resnet.maxpool,
+            resnet.layer1,
+            nn.InstanceNorm2d(channels[0]),
+            resnet.layer2,
+            nn.InstanceNorm2d(channels[1]),
+            resnet.layer3,
+            nn.InstanceNorm2d(channels[2]),
+            resnet.layer4,
+            GeM(),
+        )
+        super().__init__(base, GeM(), channels[3], num_classes)
+        self._imagenet = imagenet
+
+    def imagenet_state_dict(self) -> dict[str, torch.Tensor]:
+        return fetch_torchvision(self._imagenet)
+
+
+def _out_channels(stage: nn.Sequential) -> int:
+    # The last BatchNorm of a stage normalises its output (bn3 of a Bottleneck, bn2 of a BasicBlock).
+    return [m for m in stage.modules() if isinstance(m, nn.BatchNorm2d)][-1].num_features
+
+
+@register_model
+def resnet50(num_classes: int, *, height: int = 256, width: int = 128) -> ResNetReID:
+    """The reference's model: 2048-d features; ImageNet = torchvision IMAGENET1K_V1."""
+    weights = torchvision.models.ResNet50_Weights.IMAGENET1K_V1
+    return ResNetReID(torchvision.models.resnet50(weights=None), weights, num_classes)
+
+
+@register_model
+def resnet18(num_classes: int, *, height: int = 256, width: int = 128) -> ResNetReID:
+    """Same structure on ResNet-18 (512-d features), for CPU runs; ImageNet = IMAGENET1K_V1."""
+    weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+    return ResNetReID(torchvision.models.resnet18(weights=None), weights, num_classes)

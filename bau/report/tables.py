@@ -1,0 +1,390 @@
+"""`bau table NAME`: the paper's result tables from the metrics files, with the reported numbers.
+
+A table is described by the workflow configuration's ``tables.NAME`` entry ({protocol,
+methods, kind, title}); its columns are the protocol's targets (``protocols.<protocol>.runs``),
+its rows the methods. :func:`build_table` is a pure function of the loaded metrics, so it is
+tested without files; :func:`main` loads ``results/<protocol>/<target>/<method>/metrics.json``
+and writes NAME.md, NAME.csv and NAME.tex (bau.report.table_formats).
+
+Cells are percentages with one decimal, ``mean ± std`` where a target has several splits
+(Protocol-1), an em dash where a number is missing. On real data a method the paper reports
+gets three rows: reported, reproduced and their difference (reproduced − reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bau.config import deep_merge, fill_defaults, load_workflow_config
+from bau.errors import BauError, ConfigError
+from bau.report import labels
+from bau.report.inputs import load_metrics
+from bau.report.labels import METRIC_LABELS, SWITCH_LABELS
+from bau.report.reported import COLUMNS as REPORTED_COLUMNS
+from bau.report.reported import load_reported
+
+log = logging.getLogger(__name__)
+
+MISSING = "—"
+AVERAGE = "Average"
+CHECK, CROSS = "✓", "✗"
+METRICS = tuple(METRIC_LABELS)  # ("mAP", "rank1")
+
+# (target, method) -> metrics JSON (None: not run yet).
+MetricsByCell = Mapping[tuple[str, str], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class TargetColumn:
+    """One target of the table: its dataset name and the label of its column group."""
+
+    target: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a table shows; built from the workflow configuration by :func:`table_spec`."""
+
+    name: str
+    protocol: str
+    methods: list[str]
+    columns: list[TargetColumn]
+    kind: str = "protocol"
+    title: str | None = None
+    sources: str | None = None  # shared training sources (Protocol-1), for the caption
+    # Ablation tables: method -> {switch key (SWITCH_LABELS): on}, only switches that differ.
+    switches: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A built table: ``frame`` holds the display strings, rows indexed by label, columns by
+    (group, metric) where group is a target label, ``Average`` or "" for ablation switches."""
+
+    name: str
+    title: str
+    caption: str
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class _Cell:
+    mean: float | None = None  # percent
+    std: float | None = None  # percent; None when the target has a single split
+
+
+# ------------------------------------------------------------------------ formatting
+
+
+def format_value(mean: float | None, std: float | None = None) -> str:
+    """``42.8``, ``42.8 ± 1.3``, or the em dash for a missing value (percentages)."""
+    if mean is None or math.isnan(mean):
+        return MISSING
+    if std is None:
+        return f"{mean:.1f}"
+    return f"{mean:.1f} ± {std:.1f}"
+
+
+def format_difference(value: float | None) -> str:
+    return MISSING if value is None else f"{value:+.1f}"
+
+
+# ------------------------------------------------------------------------ building
+
+
+def _cell_of(metrics: Mapping[str, Any] | None, metric: str) -> _Cell:
+    if metrics is None:
+        return _Cell()
+    summary = metrics["summary"][metric]
+    std = 100.0 * summary["std"] if metrics.get("num_splits", 1) > 1 else None
+    return _Cell(100.0 * summary["mean"], std)
+
+
+def _average(cells: Sequence[_Cell]) -> _Cell:
+    # A partial average would not be comparable with the paper's, so any gap leaves it empty.
+    if not cells or any(c.mean is None for c in cells):
+        return _Cell()
+    return _Cell(sum(c.mean for c in cells) / len(cells))
+
+
+def _row_cells(spec: TableSpec, value: Callable[[str, str], _Cell]) -> dict[tuple[str, str], _Cell]:
+    """Cells of one row; ``value(target, metric) -> _Cell`` gives each target's cell."""
+    cells: dict[tuple[str, str], _Cell] = {}
+    for metric in METRICS:
+        per_target = [value(col.target, metric) for col in spec.columns]
+        for col, cell in zip(spec.columns, per_target):
+            cells[(col.label, METRIC_LABELS[metric])] = cell
+        cells[(AVERAGE, METRIC_LABELS[metric])] = _average(per_target)
+    return cells
+
+
+def _column_order(spec: TableSpec) -> list[tuple[str, str]]:
+    groups = [col.label for col in spec.columns] + [AVERAGE]
+    return [(group, METRIC_LABELS[m]) for group in groups for m in METRICS]
+
+
+def _switch_columns(spec: TableSpec) -> list[str]:
+    keys = {key for switches in spec.switches.values() for key in switches}
+    return [key for key in SWITCH_LABELS if key in keys]
+
+
+def _switch_marks(spec: TableSpec, method: str) -> dict[tuple[str, str], str]:
+    switches = spec.switches.get(method)
+    return {
+        ("", SWITCH_LABELS[key]): MISSING if switches is None else (CHECK if switches.get(key) else CROSS)
+        for key in _switch_columns(spec)
+    }
+
+
+def _data_kind(metrics: MetricsByCell, synthetic_default: bool | None) -> bool | None:
+    flags = {bool(m["synthetic"]) for m in metrics.values() if m is not None}
+    if len(flags) > 1:
+        synthetic = sorted(f"{t}/{m}" for (t, m), v in metrics.items() if v is not None and v["synthetic"])
+        raise BauError(
+            "the table mixes metrics of synthetic and real data (synthetic: "
+            + ", ".join(synthetic)
+            + "); rerun the evaluations of one kind of data"
+        )
+    return flags.pop() if flags else synthetic_default
+
+
+def _selection_text(metrics: MetricsByCell, default: str | None) -> str:
+    rules = sorted({m["selection"] for m in metrics.values() if m is not None})
+    if not rules:
+        return labels.selection_text(default) if default else "not known yet (no metrics)"
+    if len(rules) == 1:
+        return labels.selection_text(rules[0])
+    return "mixed: " + "; ".join(labels.selection_text(r) for r in rules)
+
+
+def _reported_for(spec: TableSpec, reported: pd.DataFrame | None) -> pd.DataFrame:
+    if reported is None:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in REPORTED_COLUMNS}).astype({"value": float})
+    targets = [col.target for col in spec.columns]
+    keep = (
+        (reported["protocol"] == spec.protocol)
+        & reported["target"].isin(targets)
+        & reported["method"].isin(spec.methods)
+    )
+    return reported[keep]
+
+
+def _default_title(spec: TableSpec) -> str:
+    protocol = labels.protocol_label(spec.protocol)
+    if spec.kind == "ablation":
+        return f"Ablation ({protocol})"
+    return protocol
+
+
+def _method_rows(
+    spec: TableSpec,
+    method: str,
+    metrics: MetricsByCell,
+    paper_value: Mapping[tuple[str, str, str], float],
+) -> dict[str, dict[tuple[str, str], str]]:
+    """The row of ``method``, or its reported / reproduced / difference rows when the paper
+    reports at least one of its numbers in this table."""
+    label = labels.method_label(method)
+    marks = _switch_marks(spec, method)
+    ours = _row_cells(spec, lambda target, metric: _cell_of(metrics[(target, method)], metric))
+    if not any(key[1] == method for key in paper_value):
+        return {label: {**marks, **{k: format_value(c.mean, c.std) for k, c in ours.items()}}}
+    theirs = _row_cells(spec, lambda target, metric: _Cell(paper_value.get((target, method, metric))))
+    difference = {
+        k: format_difference(None if c.mean is None or theirs[k].mean is None else c.mean - theirs[k].mean)
+        for k, c in ours.items()
+    }
+    return {
+        f"{label} (reported)": {**marks, **{k: format_value(c.mean) for k, c in theirs.items()}},
+        f"{label} (reproduced)": {**marks, **{k: format_value(c.mean, c.std) for k, c in ours.items()}},
+        f"{label} (Δ)": {**marks, **difference},
+    }
+
+
+def build_table(
+    spec: TableSpec,
+    metrics: MetricsByCell,
+    reported: pd.DataFrame | None = None,
+    *,
+    synthetic_default: bool | None = None,
+    selection_default: str | None = None,
+) -> Table:
+    """The table of ``spec`` from ``metrics[(target, method)]`` (missing keys or None: not run).
+
+    ``reported`` is the frame of :func:`bau.report.reported.load_reported`; its numbers are
+    shown only when the metrics are of real data (their ``synthetic`` field, or
+    ``synthetic_default`` when no metrics exist yet). The caption states the metrics'
+    model-selection rule (``selection_default`` when there are none).
+    """
+    metrics = {(col.target, m): metrics.get((col.target, m)) for col in spec.columns for m in spec.methods}
+    synthetic = _data_kind(metrics, synthetic_default)
+    paper = _reported_for(spec, reported if synthetic is False else None).dropna(subset=["value"])
+    paper_value = {(r.target, r.method, r.metric): float(r.value) for r in paper.itertuples(index=False)}
+
+    rows: dict[str, dict[tuple[str, str], str]] = {}
+    for method in spec.methods:
+        rows.update(_method_rows(spec, method, metrics, paper_value))
+    columns = [("", SWITCH_LABELS[key]) for key in _switch_columns(spec)] + _column_order(spec)
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=pd.MultiIndex.from_tuples(columns))
+    frame.index.name = "Method"
+    title = spec.title or _default_title(spec)
+    caption = _caption(spec, title, metrics, synthetic, paper, selection_default)
+    return Table(spec.name, title, caption, frame)
+
+
+def _caption(
+    spec: TableSpec,
+    title: str,
+    metrics: MetricsByCell,
+    synthetic: bool | None,
+    paper: pd.DataFrame,  # the reported numbers shown
+    selection_default: str | None,
+) -> str:
+    splits = {m.get("num_splits", 1) for m in metrics.values() if m is not None}
+    parts = [f"{title}."]
+    if spec.sources:
+        parts.append(f"Trained on {spec.sources}.")
+    what = "mAP and Rank-1 (R-1) in % on each target's test set"
+    if len(splits) == 1 and min(splits) > 1:
+        what += f", mean ± std over the {min(splits)} splits of each target"
+    elif max(splits, default=1) > 1:
+        what += ", mean ± std over the splits where a target has several"
+    parts.append(what + f"; {AVERAGE} is the mean over the targets.")
+    if spec.switches:
+        parts.append(f"{CHECK}/{CROSS}: component on/off in the run's configuration.")
+    parts.append(f"Model selection: {_selection_text(metrics, selection_default)}.")
+    if synthetic is True:
+        parts.append(
+            "Data: the synthetic benchmark generated by bau synth; these numbers are not comparable "
+            "with the paper's, which are therefore not shown."
+        )
+    elif synthetic is False:
+        parts.append("Data: the real datasets.")
+        if not paper.empty:
+            sources = "; ".join(sorted(set(paper["source"])))
+            parts.append(f"Reported: the paper's numbers ({sources}); Δ = reproduced − reported.")
+    else:
+        parts.append("Data: not known yet (no metrics).")
+    parts.append(f"{MISSING}: not available (not run yet, or not reported).")
+    return " ".join(parts)
+
+
+# ------------------------------------------------------------------------ configuration
+
+
+def table_spec(config: Mapping[str, Any], name: str, source: str = "configuration") -> TableSpec:
+    """The :class:`TableSpec` of ``tables.NAME`` in a (validated) workflow configuration."""
+    tables = config.get("tables") or {}
+    if name not in tables:
+        known = ", ".join(tables) or "none"
+        raise ConfigError(f"{source} has no table '{name}' under 'tables' (configured: {known})")
+    entry = tables[name]
+    protocol = entry["protocol"]
+    if protocol not in config["protocols"]:
+        raise ConfigError(
+            f"{source}: tables.{name}.protocol '{protocol}' is not under 'protocols' "
+            f"(configured: {', '.join(config['protocols'])})"
+        )
+    runs = config["protocols"][protocol]["runs"]
+    columns: list[TargetColumn] = []
+    shared_sources = set()
+    for run in runs.values():
+        for target in run["targets"]:
+            # A run evaluated on several targets (Protocol-1): columns named by target, the
+            # sources go into the caption; a run per target (Protocols 2, 3): M+MS+CS→C3.
+            if len(run["targets"]) > 1:
+                shared_sources.add(labels.sources_label(run["sources"]))
+                columns.append(TargetColumn(target, labels.dataset_label(target)))
+            else:
+                columns.append(TargetColumn(target, labels.transfer_label(run["sources"], target)))
+    kind = entry.get("kind", "protocol")
+    methods = list(entry["methods"])
+    return TableSpec(
+        name=name,
+        protocol=protocol,
+        methods=methods,
+        columns=columns,
+        kind=kind,
+        title=entry.get("title"),
+        sources=", ".join(sorted(shared_sources)) or None,
+        switches=method_switches(config, methods) if kind == "ablation" else {},
+    )
+
+
+def method_switches(config: Mapping[str, Any], methods: Sequence[str]) -> dict[str, dict[str, bool]]:
+    """Effective ablation switches of each configured method, keeping those that differ."""
+    effective: dict[str, dict[str, bool]] = {}
+    for method in methods:
+        if method not in config["methods"]:
+            continue
+        run = fill_defaults(deep_merge(config.get("run") or {}, config["methods"][method]))
+        flags = {key: bool(run[key.split(".")[0]][key.split(".")[1]]) for key in SWITCH_LABELS}
+        # As bau.training.objective.enabled_terms: without the strong view no BAU loss runs.
+        for term in ("method.alignment", "method.uniformity", "method.domain"):
+            flags[term] = flags[term] and flags["method.strong_view"]
+        effective[method] = flags
+    varying = {key for key in SWITCH_LABELS if len({flags[key] for flags in effective.values()}) > 1}
+    return {method: {k: v for k, v in flags.items() if k in varying} for method, flags in effective.items()}
+
+
+def metrics_path(results: Path, protocol: str, target: str, method: str) -> Path:
+    return results / protocol / target / method / "metrics.json"
+
+
+# ------------------------------------------------------------------------ CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="a table of the configuration's 'tables' (e.g. protocol2)")
+    parser.add_argument("--config", required=True, help="the workflow configuration (config/config.yaml)")
+    parser.add_argument(
+        "--results",
+        help="results folder holding <protocol>/<target>/<method>/metrics.json (default: the config's 'results')",
+    )
+    parser.add_argument("--out-dir", help="where NAME.md, NAME.csv and NAME.tex go (default: RESULTS/tables)")
+    parser.add_argument(
+        "--reported",
+        help="the paper's numbers (default: reported.csv beside the configuration; shown on real data only)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from bau.report.table_formats import write_table
+
+    config = load_workflow_config(args.config)
+    spec = table_spec(config, args.name, source=str(args.config))
+    results = Path(args.results or config.get("results", "results"))
+    metrics = {
+        (col.target, method): load_metrics(metrics_path(results, spec.protocol, col.target, method))
+        for col in spec.columns
+        for method in spec.methods
+    }
+    missing = [f"{t}/{m}" for (t, m), v in metrics.items() if v is None]
+    if missing:
+        log.warning("table %s: no metrics yet for %s (shown as %s)", spec.name, ", ".join(missing), MISSING)
+    reported_path = Path(args.reported) if args.reported else Path(args.config).parent / "reported.csv"
+    reported = None
+    if args.reported or reported_path.is_file():
+        reported = load_reported(reported_path)
+    elif not config["data"]["synthetic"]:
+        log.warning("no reported numbers: %s does not exist", reported_path)
+    table = build_table(
+        spec,
+        metrics,
+        reported,
+        synthetic_default=config["data"]["synthetic"],
+        selection_default=config.get("selection"),
+    )
+    out_dir = Path(args.out_dir) if args.out_dir else results / "tables"
+    for path in write_table(table, out_dir):
+        log.info("wrote %s", path)
+    return 0

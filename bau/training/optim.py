@@ -1,0 +1,28 @@
+"""Optimizer and learning-rate schedule of the reference (REFERENCE 4.1 steps 5 and 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from bau.models import param_groups
+from bau.training.schedule import WarmupMultiStepLR
+
+
+def build_optimizer(model: nn.Module, train_cfg: Mapping[str, Any]) -> torch.optim.Adam:
+    """Adam over the reference's parameter groups; weight decay is classic L2 (not AdamW)."""
+    groups = param_groups(model, train_cfg["lr"], train_cfg["weight_decay"])
+    return torch.optim.Adam(groups, lr=train_cfg["lr"], weight_decay=train_cfg["weight_decay"])
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, train_cfg: Mapping[str, Any]) -> WarmupMultiStepLR:
+    return WarmupMultiStepLR(
+        optimizer,
+        milestones=train_cfg["milestones"],
+        gamma=train_cfg["gamma"],
+        warmup_factor=train_cfg["warmup_factor"],
+        warmup_epochs=train_cfg["warmup_epochs"],
+    )

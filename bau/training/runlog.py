@@ -1,0 +1,105 @@
+"""The run folder of ``bau train`` and the logs written into it.
+
+RUN_DIR/config.yaml (resolved config), log.txt, losses.jsonl, evals.jsonl,
+checkpoints/last.pth, checkpoints/epoch_XXX.pth, final.json (written last).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bau.io import write_text
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Where each output of one training run lives."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log.txt"
+
+    @property
+    def losses(self) -> Path:
+        return self.root / "losses.jsonl"
+
+    @property
+    def evals(self) -> Path:
+        return self.root / "evals.jsonl"
+
+    @property
+    def final(self) -> Path:
+        return self.root / "final.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints / "last.pth"
+
+    def epoch_checkpoint(self, epoch: int) -> Path:
+        return self.checkpoints / f"epoch_{epoch:03d}.pth"
+
+
+class JsonlLog:
+    """Records of a JSON-lines file, one per line, each with a 1-based ``epoch``.
+
+    Records are buffered in memory and the whole file is rewritten atomically by
+    :meth:`flush` (at the end of each epoch, with the checkpoint), so the file never holds
+    half a line. :meth:`resume` drops records past the checkpoint's epoch: a resumed run
+    rewrites those epochs and never duplicates a line.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: list[dict[str, Any]] = []
+
+    def resume(self, completed_epochs: int) -> None:
+        self.records = []
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    if record["epoch"] <= completed_epochs:
+                        self.records.append(record)
+        self.flush()
+
+    def append(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+
+    def flush(self) -> None:
+        write_text(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
+
+
+@contextlib.contextmanager
+def file_logging(path: Path, level: int = logging.INFO) -> Iterator[None]:
+    """Copy the log records of the ``bau`` loggers to ``path`` (appended) while active."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("bau")
+    previous_level = logger.level
+    if logger.getEffectiveLevel() > level:
+        logger.setLevel(level)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+        handler.close()

@@ -1,0 +1,385 @@
+"""The resumable BAU trainer (REFERENCE 4.1-4.5 with the choices of section 8).
+
+One run = one folder (:class:`~bau.training.runlog.RunDir`). Every epoch ends with the
+loss log and ``checkpoints/last.pth`` written atomically; a rerun with the same folder and
+the same resolved configuration resumes from that checkpoint. Every random generator (and
+the identity sampler) is reseeded from ``(seed, epoch)`` at the start of each epoch, so a
+resumed epoch replays exactly what an uninterrupted run would have done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from bau import __version__
+from bau.config import config_hash
+from bau.data import create_dataset
+from bau.data.loaders import build_train_loader
+from bau.data.multisource import merge_sources
+from bau.errors import BauError, TrainingError
+from bau.evaluation import evaluate_model
+from bau.io import read_json, read_yaml, write_json, write_yaml
+from bau.memory import MemoryBank
+from bau.models import create_model
+from bau.models.views import forward_views
+from bau.training.checkpoint import load_checkpoint, save_checkpoint
+from bau.training.objective import (
+    LOSS_TERMS,
+    ViewOutputs,
+    compute_losses,
+    enabled_terms,
+    total_loss,
+    view_outputs,
+)
+from bau.training.optim import build_optimizer, build_scheduler
+from bau.training.runlog import JsonlLog, RunDir, file_logging
+from bau.training.seeding import epoch_seed, get_rng_state, seed_everything, set_rng_state
+
+log = logging.getLogger(__name__)
+
+#: Summary metrics recorded per evaluation (means over a target's splits).
+EVAL_METRICS = ("mAP", "rank1", "rank5", "rank10", "mINP")
+
+
+def resolve_device(requested: str) -> torch.device:
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("train.device is 'cuda' but no CUDA device is visible; use --device cpu or auto")
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(requested)
+
+
+def amp_dtype(device: torch.device, amp: str) -> torch.dtype | None:
+    """The autocast dtype of ``train.amp`` on ``device``: mixed precision only on CUDA."""
+    if device.type != "cuda":
+        return None
+    return {"fp16": torch.float16, "bf16": torch.bfloat16, "off": None}[amp]
+
+
+class Trainer:
+    """Train one BAU model as ``config`` (a resolved run config) says, into ``run_dir``."""
+
+    def __init__(self, config: Mapping[str, Any], run_dir: str | Path) -> None:
+        self.cfg = dict(config)
+        self.hash = config_hash(self.cfg)
+        self.dirs = RunDir(Path(run_dir))
+        self.epochs = self.cfg["train"]["epochs"]
+        self.iters = self.cfg["train"]["iters"]
+        self.eval_epochs = sorted({e for e in self.cfg["train"]["eval_epochs"] if e <= self.epochs} | {self.epochs})
+        self.losses_log = JsonlLog(self.dirs.losses)
+        self.evals_log = JsonlLog(self.dirs.evals)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> dict[str, Any]:
+        """Train (or resume) to the last epoch; returns the content of final.json."""
+        self.check_run_dir()
+        with file_logging(self.dirs.log):
+            if self.dirs.final.is_file():
+                log.info("%s is complete (final.json exists); nothing to do", self.dirs.root)
+                return read_json(self.dirs.final)
+            write_yaml(self.dirs.config, self.cfg)
+            log.info("bau %s: training into %s (config hash %s)", __version__, self.dirs.root, self.hash)
+            try:
+                return self.train()
+            except BauError as err:
+                log.error("%s", err)
+                raise
+            except Exception:
+                log.exception("training failed")
+                raise
+
+    def train(self) -> dict[str, Any]:
+        self.setup_device()
+        self.setup_data()
+        self.setup_model()
+        start = self.resume()
+        if start == 0:
+            self.init_memory()
+        for epoch in range(start, self.epochs):
+            self.train_epoch(epoch)
+            self.scheduler.step()
+            if epoch + 1 in self.eval_epochs:
+                self.evaluate(epoch + 1)
+            self.save(epoch + 1)
+        return self.finish()
+
+    def check_run_dir(self) -> None:
+        """Refuse to resume (or report) a folder that holds a run of another configuration."""
+        found = {}
+        if self.dirs.config.is_file():
+            found[self.dirs.config] = config_hash(read_yaml(self.dirs.config))
+        if self.dirs.final.is_file():
+            found[self.dirs.final] = read_json(self.dirs.final).get("config_hash")
+        for path, previous in found.items():
+            if previous != self.hash:
+                raise TrainingError(
+                    f"{self.dirs.root} holds a run of another configuration ({path.name}: config hash "
+                    f"{previous}, this one {self.hash}). Use a new --out folder, or delete that folder "
+                    "to start over"
+                )
+
+    # ---------------------------------------------------------------- setup
+
+    def setup_device(self) -> None:
+        train = self.cfg["train"]
+        self.device = resolve_device(train["device"])
+        if self.device.type == "cuda":
+            # Faster convolutions; the reference enables it too (REFERENCE 7 item 9).
+            torch.backends.cudnn.benchmark = True
+        elif train["amp"] != "off":
+            log.info("train.amp=%s ignored on %s: CPU training runs in fp32", train["amp"], self.device)
+        self.amp_dtype = amp_dtype(self.device, train["amp"])
+        # Loss scaling only for fp16 (bf16 has fp32's exponent range).
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        log.info("device %s, mixed precision %s", self.device, self.amp_dtype or "off")
+
+    def setup_data(self) -> None:
+        data = self.cfg["data"]
+        datasets = [
+            create_dataset(name, data["root"], split_seed=data["split_seed"], splits_dir=data["splits_dir"])
+            for name in data["sources"]
+        ]
+        self.train_set = merge_sources(datasets)
+        self.loader = build_train_loader(self.train_set, self.cfg, self.cfg["seed"])
+        names = ", ".join(data["sources"])
+        log.info("sources %s: %d images, %d identities", names, len(self.train_set.items), self.train_set.num_classes)
+
+    def setup_model(self) -> None:
+        model_cfg = self.cfg["model"]
+        seed_everything(self.cfg["seed"])  # deterministic initial weights
+        self.model = create_model(
+            model_cfg["arch"],
+            self.train_set.num_classes,
+            pretrained=model_cfg["pretrained"],
+            height=model_cfg["height"],
+            width=model_cfg["width"],
+        ).to(self.device)
+        self.optimizer = build_optimizer(self.model, self.cfg["train"])
+        self.scheduler = build_scheduler(self.optimizer, self.cfg["train"])
+        self.terms = enabled_terms(self.cfg["method"])
+        self.memory: MemoryBank | None = None
+        method = self.cfg["method"]
+        if not method["strong_view"]:
+            off = [k for k in ("alignment", "uniformity", "domain") if method[k]]
+            if off:
+                log.info("method.strong_view is false: %s need the strong view and are off", ", ".join(off))
+
+    def init_memory(self) -> None:
+        """Class prototypes from the initial model's eval-mode features (REFERENCE 4.1 step 4)."""
+        if "domain" not in self.terms:
+            return  # only the domain loss reads the memory
+        started = time.perf_counter()
+        self.memory = MemoryBank.init_from_model(
+            self.model, self.train_set, self.cfg, self.device, momentum=self.cfg["method"]["memory_momentum"]
+        )
+        seconds = time.perf_counter() - started
+        log.info("memory bank initialised (%d prototypes) in %.1f s", self.memory.features.shape[0], seconds)
+
+    # ------------------------------------------------------------- training
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def forward(self, x_w: torch.Tensor, x_s: torch.Tensor | None) -> ViewOutputs:
+        if x_s is None:
+            return view_outputs(self.model(x_w), None)
+        return view_outputs(*forward_views(self.model, x_w, x_s, self.cfg["train"]["bn_views"]))
+
+    def train_step(self, batch: tuple, epoch: int, iteration: int) -> dict[str, float]:
+        """One optimisation step; returns the loss values. ``epoch``/``iteration`` are 1-based."""
+        if len(batch) == 4:
+            x_w, x_s, y, d = batch
+            x_s = x_s.to(self.device, non_blocking=True)
+        else:
+            (x_w, y, d), x_s = batch, None
+        x_w = x_w.to(self.device, non_blocking=True)
+        y = y.to(self.device, non_blocking=True)
+        d = d.to(self.device, non_blocking=True)
+        self.optimizer.zero_grad(set_to_none=True)
+        with self.autocast():
+            out = self.forward(x_w, x_s)
+            terms = compute_losses(out, y, d, self.memory, self.cfg["method"])
+            loss = total_loss(terms, self.cfg["method"]["lam"])
+        values = self.check_finite(terms, loss, epoch, iteration)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.memory is not None:
+            # After the loss, which used the old prototypes; weak views only (REFERENCE 4.3 step 5).
+            self.memory.update(out.f_w.detach().float(), y)
+        return values
+
+    @staticmethod
+    def check_finite(
+        terms: Mapping[str, torch.Tensor], loss: torch.Tensor, epoch: int, iteration: int
+    ) -> dict[str, float]:
+        """The values of ``loss`` and ``terms``; a non-finite one stops training, naming the terms."""
+        stacked = torch.stack([loss.detach().float(), *(t.detach().float() for t in terms.values())])
+        values = dict(zip(["loss", *terms], stacked.tolist()))  # one device sync for all values
+        bad = [name for name in terms if not math.isfinite(values[name])]
+        if bad or not math.isfinite(values["loss"]):
+            shown = ", ".join(f"{name}={values[name]}" for name in bad or ["loss"])
+            raise TrainingError(
+                f"non-finite loss at epoch {epoch}, iteration {iteration}: {shown}. Lower train.lr, or "
+                "use train.amp=bf16 or off if fp16 overflowed, and train into a new --out folder"
+            )
+        return values
+
+    def train_epoch(self, epoch: int) -> None:
+        """Epoch ``epoch`` (0-based): exactly ``train.iters`` iterations."""
+        seed_everything(epoch_seed(self.cfg["seed"], epoch))
+        self.loader.set_epoch(epoch)
+        self.loader.new_epoch()
+        self.model.train()
+        lr = self.optimizer.param_groups[0]["lr"]
+        log_every = self.cfg["train"]["log_every"]
+        window: list[dict[str, float]] = []
+        started = time.perf_counter()
+        bar = tqdm(
+            range(1, self.iters + 1),
+            desc=f"epoch {epoch + 1}/{self.epochs}",
+            leave=False,
+            dynamic_ncols=True,
+            disable=not sys.stderr.isatty(),
+        )
+        for iteration in bar:
+            values = self.train_step(self.loader.next(), epoch + 1, iteration)
+            record = {"epoch": epoch + 1, "iter": iteration, "step": epoch * self.iters + iteration, "lr": lr}
+            record.update({name: values.get(name) for name in ("loss", *LOSS_TERMS)})
+            self.losses_log.append(record)
+            window.append(values)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()}, refresh=False)
+            if iteration % log_every == 0 or iteration == self.iters:
+                means = {k: sum(v[k] for v in window) / len(window) for k in window[0]}
+                log.info(
+                    "epoch %d iter %d/%d lr %.3g %s",
+                    epoch + 1,
+                    iteration,
+                    self.iters,
+                    lr,
+                    " ".join(f"{k} {v:.4f}" for k, v in means.items()),
+                )
+                window = []
+        seconds = time.perf_counter() - started
+        log.info(
+            "epoch %d done: %d iterations in %.1f s (%.3f s/iter)", epoch + 1, self.iters, seconds, seconds / self.iters
+        )
+
+    # ----------------------------------------------------------- evaluation
+
+    def evaluate(self, epoch: int) -> None:
+        data, ev = self.cfg["data"], self.cfg["eval"]
+        model_cfg = self.cfg["model"]
+        self.model.eval()
+        for target in data["targets"]:
+            metrics = evaluate_model(
+                self.model,
+                target,
+                data["root"],
+                split_seed=data["split_seed"],
+                splits_dir=data["splits_dir"],
+                height=model_cfg["height"],
+                width=model_cfg["width"],
+                batch_size=ev["batch_size"],
+                device=self.device,
+                flip=ev["flip"],
+                rerank=ev["rerank"],
+                max_rank=ev["max_rank"],
+                workers=data["workers"],
+                viper_both_directions=ev["viper_both_directions"],
+            )
+            summary = {name: float(metrics["summary"][name]["mean"]) for name in EVAL_METRICS}
+            self.evals_log.append({"epoch": epoch, "dataset": target, **summary})
+            log.info(
+                "epoch %d %s: mAP %.1f%% rank-1 %.1f%% rank-5 %.1f%% rank-10 %.1f%% mINP %.1f%%",
+                epoch,
+                target,
+                *(100 * summary[name] for name in EVAL_METRICS),
+            )
+        self.model.train()
+
+    # ------------------------------------------------------ save and resume
+
+    def checkpoint(self, epoch: int) -> dict[str, Any]:
+        return {
+            "epoch": epoch,
+            "model_config": self.model.model_config,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "memory": None if self.memory is None else self.memory.state_dict(),
+            "config": self.cfg,
+            "config_hash": self.hash,
+            "rng": get_rng_state(),
+        }
+
+    def save(self, epoch: int) -> None:
+        """End of epoch ``epoch`` (1-based): logs, then the checkpoints (last.pth last)."""
+        self.losses_log.flush()
+        self.evals_log.flush()
+        checkpoint = self.checkpoint(epoch)
+        if epoch in self.eval_epochs:
+            save_checkpoint(self.dirs.epoch_checkpoint(epoch), checkpoint)
+        save_checkpoint(self.dirs.last_checkpoint, checkpoint)
+
+    def resume(self) -> int:
+        """Load checkpoints/last.pth if there is one; returns the number of completed epochs."""
+        path = self.dirs.last_checkpoint
+        if not path.is_file():
+            self.losses_log.resume(0)
+            self.evals_log.resume(0)
+            return 0
+        # On the CPU: RNG states must stay there; load_state_dict moves the rest to the device.
+        checkpoint = load_checkpoint(path, map_location="cpu")
+        if checkpoint["config_hash"] != self.hash:
+            raise TrainingError(
+                f"{path} was written by a run of another configuration (config hash "
+                f"{checkpoint['config_hash']}, this one {self.hash}). Use a new --out folder, or "
+                "delete that folder to start over"
+            )
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.scheduler.load_state_dict(checkpoint["scheduler"])
+        self.scaler.load_state_dict(checkpoint["scaler"])
+        if checkpoint["memory"] is not None:
+            momentum = self.cfg["method"]["memory_momentum"]
+            self.memory = MemoryBank.from_state_dict(checkpoint["memory"], momentum=momentum).to(self.device)
+        set_rng_state(checkpoint["rng"])
+        epoch = checkpoint["epoch"]
+        self.losses_log.resume(epoch)
+        self.evals_log.resume(epoch)
+        log.info("resumed from %s after epoch %d of %d", path, epoch, self.epochs)
+        return epoch
+
+    def finish(self) -> dict[str, Any]:
+        """final.json: per target the last epoch's and the best evaluation's (max mAP) metrics."""
+        targets: dict[str, Any] = {}
+        for target in self.cfg["data"]["targets"]:
+            records = [r for r in self.evals_log.records if r["dataset"] == target]
+            last = max(records, key=lambda r: r["epoch"])
+            # The first of equal maxima, as the reference (it saves only on a strict improvement).
+            best = max(sorted(records, key=lambda r: r["epoch"]), key=lambda r: r["mAP"])
+            targets[target] = {"last": self._selected(last), "best_of_eval": self._selected(best)}
+        final = {"epochs": self.epochs, "config_hash": self.hash, "targets": targets}
+        write_json(self.dirs.final, final)
+        log.info("training complete: %s", self.dirs.final)
+        return final
+
+    def _selected(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        checkpoint = self.dirs.epoch_checkpoint(record["epoch"]).relative_to(self.dirs.root)
+        metrics = {name: record[name] for name in EVAL_METRICS}
+        return {**metrics, "epoch": record["epoch"], "checkpoint": str(checkpoint)}

@@ -1,0 +1,130 @@
+"""Memory bank: class-mean initialisation, the vectorised update = the reference's sequential loop, round trips."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bau.memory import MemoryBank, occurrence_rank
+
+
+def sequential_update(features, f, y, m):
+    """REFERENCE 4.3 step 5, literally: one sample at a time, in batch order."""
+    features = features.clone()
+    for x, label in zip(f, y.tolist()):
+        features[label] = m * features[label] + (1 - m) * x
+        features[label] = features[label] / features[label].norm()
+    return features
+
+
+def test_from_features_hand_case():
+    features = torch.tensor([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])
+    memory = MemoryBank.from_features(features, [0, 0, 1], class_domains=[1, 0], num_classes=2)
+    # class 0: mean of (0.6, 0.8) and (1, 0) = (0.8, 0.4) -> normalised; class 1: (0, 1)
+    expected = torch.tensor([[0.8, 0.4], [0.0, 1.0]])
+    torch.testing.assert_close(memory.features, F.normalize(expected, dim=1))
+    assert memory.labels.tolist() == [1, 0]
+    assert memory.momentum == 0.1
+
+
+def test_from_features_rejects_classes_without_samples():
+    with pytest.raises(ValueError, match=r"classes without any sample \(first ones: \[1\]\)"):
+        MemoryBank.from_features(torch.ones(2, 3), [0, 2], class_domains=[0, 0, 0], num_classes=3)
+    with pytest.raises(ValueError, match="2 class domains for 3 classes"):
+        MemoryBank.from_features(torch.ones(3, 3), [0, 1, 2], class_domains=[0, 0], num_classes=3)
+
+
+def test_occurrence_rank_hand_case():
+    assert occurrence_rank(torch.tensor([5, 3, 5, 5, 3, 7])).tolist() == [0, 0, 1, 2, 1, 0]
+
+
+def test_update_hand_case():
+    memory = MemoryBank(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]), momentum=0.5)
+    memory.update(torch.tensor([[0.0, 1.0], [1.0, 0.0]]), torch.tensor([0, 0]))
+    # step 1: 0.5 (1, 0) + 0.5 (0, 1) -> (1, 1)/sqrt2; step 2: 0.5 (1, 1)/sqrt2 + 0.5 (1, 0), normalised
+    s = 0.5 / 2**0.5
+    expected = F.normalize(torch.tensor([s + 0.5, s]), dim=0)
+    torch.testing.assert_close(memory.features[0], expected)
+    torch.testing.assert_close(memory.features[1], torch.tensor([0.0, 1.0]))  # untouched
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_update_equals_sequential_loop(seed, dtype):
+    g = torch.Generator().manual_seed(seed)
+    num_classes, dim = 12, 8
+    start = F.normalize(torch.randn(num_classes, dim, generator=g, dtype=dtype), dim=1)
+    # Repeated, non-consecutive labels, K up to 5 occurrences, some classes absent.
+    y = torch.randint(0, 7, (20,), generator=g)
+    f = F.normalize(torch.randn(20, dim, generator=g, dtype=dtype), dim=1)
+    assert occurrence_rank(y).max() >= 2
+    memory = MemoryBank(start, torch.zeros(num_classes, dtype=torch.long))
+    memory.features = memory.features.to(dtype)
+    memory.update(f, y, momentum=0.1)
+    torch.testing.assert_close(memory.features, sequential_update(start, f, y, 0.1))
+
+
+def test_update_reference_batch_layout_and_default_momentum():
+    # The sampler's layout: each identity K = 4 times in a row; momentum taken from the bank.
+    g = torch.Generator().manual_seed(9)
+    start = F.normalize(torch.randn(10, 6, generator=g), dim=1)
+    y = torch.tensor([3, 3, 3, 3, 7, 7, 7, 7, 0, 0, 0, 0])
+    f = F.normalize(torch.randn(12, 6, generator=g), dim=1)
+    memory = MemoryBank(start, torch.zeros(10, dtype=torch.long), momentum=0.3)
+    memory.update(f, y)
+    torch.testing.assert_close(memory.features, sequential_update(start, f, y, 0.3))
+
+
+def test_state_dict_round_trip(tmp_path):
+    g = torch.Generator().manual_seed(1)
+    memory = MemoryBank(F.normalize(torch.randn(5, 4, generator=g), dim=1), torch.tensor([0, 0, 1, 1, 2]))
+    assert set(memory.state_dict()) == {"features", "labels"}
+    path = tmp_path / "memory.pth"
+    torch.save({"memory": memory.state_dict()}, path)
+    loaded = torch.load(path, weights_only=True)["memory"]
+    restored = MemoryBank.from_state_dict(loaded, momentum=0.2)
+    torch.testing.assert_close(restored.features, memory.features)
+    assert torch.equal(restored.labels, memory.labels) and restored.labels.dtype == torch.long
+    assert restored.momentum == 0.2
+    other = MemoryBank(torch.zeros(5, 4), torch.zeros(5, dtype=torch.long))
+    other.load_state_dict(loaded)
+    torch.testing.assert_close(other.features, memory.features)
+
+
+def test_init_from_model_uses_class_means_of_eval_features(tmp_path):
+    from collections import namedtuple
+
+    from PIL import Image
+
+    from bau.models import create_model
+
+    TrainItem = namedtuple("TrainItem", "path pid camid domain")  # the fields of bau.data.multisource.TrainItem
+
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (250, 10, 0), (0, 0, 0)]
+    items = []
+    for i, (colour, pid) in enumerate(zip(colours, [0, 1, 2, 0, 1])):
+        path = tmp_path / f"img{4 - i}.jpg"  # sorted-path order differs from list order
+        Image.new("RGB", (16, 32), colour).save(path)
+        items.append(TrainItem(str(path), pid, 0, [0, 1, 1, 0, 1][i]))
+
+    class TrainSet:
+        num_classes = 3
+        class_domains = [0, 1, 1]
+
+    TrainSet.items = items
+    torch.manual_seed(0)
+    model = create_model("resnet18", 3, height=32, width=16).train()
+    cfg = {"model": {"height": 32, "width": 16}, "eval": {"batch_size": 2}, "data": {"workers": 0}}
+    memory = MemoryBank.init_from_model(model, TrainSet, cfg, "cpu", momentum=0.1)
+    assert model.training  # mode restored
+
+    from bau.data.transforms import build_test_transform
+
+    transform = build_test_transform(32, 16)
+    model.eval()
+    with torch.no_grad():
+        feats = model(torch.stack([transform(Image.open(item.path).convert("RGB")) for item in items]))
+    expected = MemoryBank.from_features(feats, [item.pid for item in items], [0, 1, 1], 3)
+    torch.testing.assert_close(memory.features, expected.features, atol=1e-5, rtol=1e-5)
+    assert memory.labels.tolist() == [0, 1, 1]

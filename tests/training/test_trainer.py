@@ -1,0 +1,170 @@
+"""End-to-end CPU training on a tiny two-domain benchmark: learning, resume, failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from bau import losses
+from bau.cli import main as cli_main
+from bau.config import validate_run
+from bau.errors import TrainingError
+from bau.io import write_yaml
+from bau.models import load_model
+from bau.training.trainer import Trainer, amp_dtype
+from tests.training.tiny_data import tiny_run_config, write_benchmark
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    return write_benchmark(tmp_path_factory.mktemp("tiny_benchmark"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # The machine's cores are shared: more threads only add contention.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def deterministic():
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    yield
+    torch.use_deterministic_algorithms(previous)
+
+
+def config(data_root, **train):
+    return validate_run(tiny_run_config(data_root, **train))
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_loss_decreases(data_root, tmp_path):
+    cfg = config(data_root, epochs=1, iters=20, lr=1e-3, warmup_epochs=0, eval_epochs=[1])
+    final = Trainer(cfg, tmp_path / "run").run()
+    losses = read_jsonl(tmp_path / "run" / "losses.jsonl")
+    assert [r["iter"] for r in losses] == list(range(1, 21))
+    assert all(r[k] is not None for r in losses for k in ("ce", "tri", "align", "uniform", "domain"))
+    first = sum(r["ce"] for r in losses[:5]) / 5
+    last = sum(r["ce"] for r in losses[-5:]) / 5
+    assert last < first - 0.2, (first, last)
+    assert set(final["targets"]) == {"market1501"}
+    assert 0 <= final["targets"]["market1501"]["last"]["mAP"] <= 1
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_resume_replays_an_uninterrupted_run(data_root, tmp_path, monkeypatch, deterministic):
+    cfg = config(data_root)
+    full = Trainer(cfg, tmp_path / "full").run()
+
+    original_save = Trainer.save
+
+    def save_then_die(self, epoch):
+        original_save(self, epoch)
+        if epoch == 1:
+            raise Interrupted
+
+    monkeypatch.setattr(Trainer, "save", save_then_die)
+    with pytest.raises(Interrupted):
+        Trainer(cfg, tmp_path / "resumed").run()
+    assert not (tmp_path / "resumed" / "final.json").exists()
+    monkeypatch.setattr(Trainer, "save", original_save)
+    resumed = Trainer(cfg, tmp_path / "resumed").run()
+
+    assert resumed == full
+    for name in ("losses.jsonl", "evals.jsonl"):
+        assert (tmp_path / "resumed" / name).read_text() == (tmp_path / "full" / name).read_text()
+    a = torch.load(tmp_path / "full" / "checkpoints" / "last.pth", weights_only=True)
+    b = torch.load(tmp_path / "resumed" / "checkpoints" / "last.pth", weights_only=True)
+    assert a["epoch"] == b["epoch"] == 2
+    assert a["model"].keys() == b["model"].keys()
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    assert torch.equal(a["memory"]["features"], b["memory"]["features"])
+    assert sorted(p.name for p in (tmp_path / "full" / "checkpoints").iterdir()) == [
+        "epoch_001.pth",
+        "epoch_002.pth",
+        "last.pth",
+    ]
+    # A finished run is not trained again.
+    monkeypatch.setattr(Trainer, "train_epoch", lambda *a: pytest.fail("trained a complete run"))
+    assert Trainer(cfg, tmp_path / "full").run() == full
+
+
+def test_another_config_in_the_same_folder_is_refused(data_root, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    cfg = config(data_root)
+    write_yaml(run_dir / "config.yaml", cfg)
+    changed = config(data_root, lr=1e-3)
+    with pytest.raises(TrainingError, match="another configuration.*new --out folder"):
+        Trainer(changed, run_dir).run()
+    cfg_file = tmp_path / "changed.yaml"
+    write_yaml(cfg_file, changed)
+    assert cli_main(["train", "--config", str(cfg_file), "--out", str(run_dir)]) == 2
+    assert "another configuration" in capsys.readouterr().err
+
+
+def test_non_finite_loss_names_the_term(data_root, tmp_path, monkeypatch):
+    real = losses.uniformity_loss
+    calls = {"n": 0}
+
+    def poisoned(f, t=2.0):
+        calls["n"] += 1  # two calls (weak, strong view) per iteration
+        value = real(f, t=t)
+        return value * float("inf") if calls["n"] == 4 else value
+
+    monkeypatch.setattr(losses, "uniformity_loss", poisoned)
+    run_dir = tmp_path / "run"
+    with pytest.raises(TrainingError, match=r"epoch 1, iteration 2: uniform=-?inf\b"):
+        Trainer(config(data_root, iters=3), run_dir).run()
+    assert "iteration 2: uniform=" in (run_dir / "log.txt").read_text()
+    assert not (run_dir / "checkpoints" / "last.pth").exists()
+
+
+def test_amp_only_on_cuda():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    assert [amp_dtype(cpu, a) for a in ("fp16", "bf16", "off")] == [None, None, None]
+    assert [amp_dtype(cuda, a) for a in ("fp16", "bf16", "off")] == [torch.float16, torch.bfloat16, None]
+
+
+def test_mixed_precision_step_keeps_the_memory_fp32(data_root, tmp_path):
+    # The trainer only autocasts on CUDA; CPU autocast exercises the same code path here.
+    trainer = Trainer(config(data_root), tmp_path / "run")
+    trainer.setup_device()
+    trainer.setup_data()
+    trainer.setup_model()
+    trainer.init_memory()
+    trainer.loader.new_epoch()
+    trainer.amp_dtype = torch.bfloat16
+    before = trainer.memory.features.clone()
+    values = trainer.train_step(trainer.loader.next(), 1, 1)
+    assert set(values) == {"loss", "ce", "tri", "align", "uniform", "domain"}
+    assert trainer.memory.features.dtype == torch.float32
+    assert not torch.equal(before, trainer.memory.features)
+    torch.testing.assert_close(trainer.memory.features.norm(dim=1), torch.ones(len(before)))
+
+
+def test_baseline_trains_on_weak_views_only(data_root, tmp_path):
+    cfg = validate_run(
+        {**tiny_run_config(data_root, epochs=1, iters=2), "method": {"strong_view": False, "alignment": False}}
+    )
+    Trainer(cfg, tmp_path / "run").run()
+    records = read_jsonl(tmp_path / "run" / "losses.jsonl")
+    assert [r["iter"] for r in records] == [1, 2]
+    assert all(r["align"] is None and r["uniform"] is None and r["domain"] is None for r in records)
+    assert all(r["loss"] == pytest.approx(r["ce"] + r["tri"]) for r in records)
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.pth"
+    assert torch.load(checkpoint, weights_only=True)["memory"] is None
+    model, saved = load_model(checkpoint)
+    assert not model.training and saved["config"] == cfg

@@ -1,0 +1,198 @@
+"""The workflow's job graph, from dry runs through snakemake's Python API: what the default
+and the paper configuration run, the targets, the GPU cap and configuration errors."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from bau.config import config_hash, fill_defaults, load_schema, resolve_run
+from tests.workflow.helpers import DEFAULT_CONFIG, PAPER_CONFIG, dry_run, make_workdir, write_config
+
+
+@pytest.fixture(autouse=True)
+def no_gpus(monkeypatch):
+    # A pretended device count: the GPU cap must not depend on the test machine.
+    monkeypatch.setenv("BAU_DEVICE_COUNT", "0")
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return make_workdir(tmp_path / "clone")
+
+
+def _load(path):
+    return yaml.safe_load(path.read_text())
+
+
+def test_default_config_plans_the_whole_synthetic_benchmark(workdir):
+    plan = dry_run(workdir, ["all_tables"])
+    # protocol1: 1 run x 1 method, 4 targets; protocol2: 3 runs x 2 methods; protocol3: 3 x 1;
+    # ablation (one P-2 target): 1 run x 9 methods.
+    assert plan.counts == {
+        "synth": 1,
+        "verify": 9,
+        "splits": 4,
+        "run_config": 19,
+        "train": 19,
+        "evaluate": 4 + 6 + 3 + 9,
+        "settings": 1,
+        "table_protocol": 3,
+        "table_ablation": 3,
+        "figure_loss_curves": 1 + 3 + 3 + 1,
+        "figure_cmc": 6,
+        "figure_align_uniform": 6,
+        "figure_tsne": 4,
+        "figure_retrieval": 4 + 3 + 3,
+        # t-SNE of the first run of each protocol table, per method: its sources' features.
+        "source_features": 4 + 2 * 3 + 3,
+        "all_tables": 1,
+    }
+    assert plan.rules() == plan.counts  # one log event per planned job
+    tables = {job.wildcards["table"] for job in plan.of("table_protocol") + plan.of("table_ablation")}
+    assert tables == {"protocol1", "protocol2", "protocol3", "ablation_loss", "ablation_weighting", "ablation_augment"}
+
+
+def test_paper_config_plans_the_paper_benchmark(workdir):
+    plan = dry_run(workdir, ["all_tables"], configfiles=[PAPER_CONFIG])
+    counts = plan.counts
+    assert "synth" not in counts  # real data
+    # P-1: one run (4 targets); P-2: 3 runs x 9 methods (the ablations); P-3: 3 runs x bau.
+    assert counts["train"] == 1 + 27 + 3
+    assert counts["run_config"] == 31
+    assert counts["evaluate"] == 4 + 27 + 3
+    assert (counts["table_protocol"], counts["table_ablation"]) == (3, 3)
+    assert counts["verify"] == 9  # every dataset folder of the paper's protocols
+    assert counts["splits"] == 4
+    runs = {(j.wildcards["protocol"], j.wildcards["run"], j.wildcards["method"]) for j in plan.of("train")}
+    assert ("protocol2", "msmt17", "no_erasing") in runs
+    assert {p for p, _, _ in runs} == {"protocol1", "protocol2", "protocol3"}  # nothing of the default's
+
+
+def test_paper_runs_have_the_reference_iterations(workdir):
+    settings = fill_defaults(_load(PAPER_CONFIG), load_schema())
+    iters = {
+        (protocol, run): resolve_run(settings, protocol, run, "bau")["train"]["iters"]
+        for protocol in ("protocol1", "protocol2", "protocol3")
+        for run in settings["protocols"][protocol]["runs"]
+    }
+    assert iters == {
+        ("protocol1", "all"): 500,
+        ("protocol2", "cuhk03"): 500,
+        ("protocol2", "msmt17"): 200,
+        ("protocol2", "market1501"): 500,
+        ("protocol3", "cuhk03"): 1000,
+        ("protocol3", "msmt17"): 400,
+        ("protocol3", "market1501"): 1000,
+    }
+    run = resolve_run(settings, "protocol2", "cuhk03", "bau")
+    assert run["model"] == {"arch": "resnet50", "pretrained": "imagenet", "height": 256, "width": 128}
+    assert (run["train"]["batch_size"], run["train"]["num_instances"], run["train"]["epochs"]) == (256, 4, 60)
+    assert run["train"]["eval_epochs"] == [50, 55, 60]
+    assert (run["train"]["gpus"], run["train"]["amp"]) == (2, "fp16")
+    assert settings["selection"] == "best_of_eval"
+
+
+def test_training_jobs_declare_the_configured_resources(workdir):
+    plan = dry_run(workdir, ["all_tables"], configfiles=[PAPER_CONFIG], cores=16, resources={"gpu": 4})
+    train = plan.of("train")[0]
+    assert train.resources["gpu"] == 2
+    assert train.resources["mem_mb"] == 64000
+    assert train.resources["runtime"] == 2880
+
+
+@pytest.mark.parametrize(("machine_gpus", "expected"), [("0", 0), ("1", 1), ("4", 2)])
+def test_gpu_resource_is_capped_at_the_machine_when_not_given(workdir, monkeypatch, machine_gpus, expected):
+    # Snakemake clips a job's resource at the global limit: with no --resources gpu, the
+    # limit is this machine's GPU count, so no more GPU jobs start than GPUs exist.
+    monkeypatch.setenv("BAU_DEVICE_COUNT", machine_gpus)
+    plan = dry_run(workdir, ["protocol3"], configfiles=[PAPER_CONFIG], cores=16)
+    assert {job.resources["gpu"] for job in plan.of("train")} == {expected}
+
+
+def test_cpu_default_trains_without_gpus(workdir):
+    plan = dry_run(workdir, ["protocol2"])
+    assert {job.resources["gpu"] for job in plan.of("train")} == {0}
+    run_config = resolve_run(fill_defaults(_load(DEFAULT_CONFIG), load_schema()), "protocol2", "cuhk03", "bau")
+    assert run_config["train"]["gpus"] == 0
+
+
+def test_protocol_target_builds_only_that_protocol(workdir):
+    plan = dry_run(workdir, ["protocol2"])
+    assert {job.wildcards["protocol"] for job in plan.of("train")} == {"protocol2"}
+    assert plan.counts["train"] == 6
+    assert plan.counts["evaluate"] == 6
+    assert "table_protocol" not in plan.counts and "splits" not in plan.counts
+    # Only the folders protocol2 reads are verified.
+    assert {job.wildcards["folder"] for job in plan.of("verify")} == {"market1501", "msmt17", "cuhk03", "cuhksysu"}
+
+
+def test_protocol1_trains_once_and_evaluates_four_targets(workdir):
+    plan = dry_run(workdir, ["protocol1"])
+    assert [(j.wildcards["run"], j.wildcards["method"]) for j in plan.of("train")] == [("all", "bau")]
+    assert sorted(j.wildcards["target"] for j in plan.of("evaluate")) == ["grid", "ilids", "prid", "viper"]
+    assert plan.counts["splits"] == 4
+
+
+def test_single_target_by_path(workdir):
+    plan = dry_run(workdir, ["results/protocol2/cuhk03/bau/metrics.json"])
+    assert plan.counts == {"synth": 1, "verify": 4, "run_config": 1, "train": 1, "evaluate": 1}
+    assert plan.of("train")[0].wildcards == {"protocol": "protocol2", "run": "cuhk03", "method": "bau"}
+
+
+def test_all_figures_target_builds_no_table(workdir):
+    plan = dry_run(workdir, ["all_figures"])
+    assert not {"table_protocol", "table_ablation"} & set(plan.counts)
+    assert plan.counts["figure_cmc"] == 6
+
+
+def test_config_hash_of_a_run_changes_only_with_its_protocol():
+    base = fill_defaults(_load(DEFAULT_CONFIG), load_schema())
+    edited = copy.deepcopy(base)
+    edited["protocols"]["protocol2"]["runs"]["cuhk03"]["iters"] = 3
+
+    def hashes(settings):
+        return {
+            (p, r, m): config_hash(resolve_run(settings, p, r, m))
+            for p, spec in settings["protocols"].items()
+            for r in spec["runs"]
+            for m in spec.get("methods", ["bau"])
+        }
+
+    before, after = hashes(base), hashes(edited)
+    changed = {key for key in before if before[key] != after[key]}
+    assert changed == {("protocol2", "cuhk03", "bau"), ("protocol2", "cuhk03", "baseline")}
+
+
+def _with(config_path, edit):
+    config = _load(config_path)
+    edit(config)
+    return config
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["protocols"].update(tables=c["protocols"]["protocol3"]), "protocol 'tables' has the name of a results folder"),
+        (
+            lambda c: c["protocols"]["protocol3"]["runs"]["msmt17"].update(targets=["cuhk03"]),
+            "target 'cuhk03' is evaluated by runs 'cuhk03' and 'msmt17'",
+        ),
+        (lambda c: c["protocols"]["protocol2"].update(methods=["bau", "nope"]), "'nope' is not under 'methods'"),
+        (lambda c: c["tables"]["protocol2"].update(methods=["no_erasing"]), "method 'no_erasing' is not trained"),
+    ],
+)
+def test_inconsistent_config_is_refused_with_the_key(workdir, edit, message):
+    config = write_config(workdir / "config" / "bad.yaml", _with(DEFAULT_CONFIG, edit))
+    with pytest.raises(Exception) as error:
+        dry_run(workdir, ["all_tables"], configfiles=[config])
+    assert message in str(error.value)
+
+
+def test_schema_violation_is_refused(workdir):
+    config = write_config(workdir / "config" / "bad.yaml", _with(DEFAULT_CONFIG, lambda c: c.update(selection="best")))
+    with pytest.raises(Exception) as error:
+        dry_run(workdir, ["all_tables"], configfiles=[config])
+    assert "selection" in str(error.value) and "best_of_eval" in str(error.value)
