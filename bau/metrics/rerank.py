@@ -14,20 +14,27 @@ Reference semantics (REFERENCE section 5), with ``X = [queries; gallery]`` (N = 
 5. Jaccard distance ``1 - m / (2 - m)`` with ``m = sum_k min(V[i, k], V[j, k])``; the final
    distance is ``(1 - lambda) * jaccard + lambda * R`` on the query x gallery block.
 
-Memory: the reference holds several dense N x N matrices (original, V, the expanded V,
-initial_rank, Jaccard; about 6 GB each in float64 at Market-1501 size). Here nothing N x N
-is ever built: the neighbour pass holds one ``chunk x N`` float32 block of distances at a
-time and keeps ``N x (k1 + 1)`` indices; V and its query expansion are sparse (about
-``N x |expanded set|`` and ``k2`` times that non-zeros, float32); the Jaccard distances are
-computed only for query rows, a chunk of queries at a time, from an inverted index. Peak is
-about ``chunk x N x 4`` bytes plus ``(1 + k2) x N x 60 x 12`` bytes for the sparse matrices.
-The neighbour pass and the final distances run on the features' device; the sparse part
-runs on CPU (scipy). Ties in the initial ranking are broken by ``torch.topk`` (the
-reference's ``np.argsort`` is unstable too).
+Memory: the reference holds several dense N x N matrices at once (the distances, V and the
+expanded V in float32, 1.5 GB each at Market-1501 size, N = 19,281; the initial ranking,
+3 GB as np.argsort's int64 before its int32 copy) plus Q x N Jaccard distances. Here
+nothing N x N is built:
+
+* the neighbour pass holds one ``chunk x N`` float32 block of distances at a time (64 MB)
+  and keeps ``N x (k1 + 1)`` int64 indices;
+* V and its query expansion are scipy CSR matrices (Market-1501 size with generated
+  features: 20 and 52 non-zeros per row), their values from a sampled matrix product;
+* Jaccard distances are computed only for query rows, a chunk of queries at a time, from an
+  inverted index of the gallery rows of V (at most ``JACCARD_BUDGET`` expanded triples).
+
+With the features (one concatenated copy, N x D float32) the peak is a few hundred MB above
+them at Market-1501 size. The neighbour pass and the original distances run on the
+features' device; the sparse steps on CPU. Ties in the initial ranking are broken by
+``torch.topk`` (the reference's ``np.argsort`` is unstable too).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -36,7 +43,8 @@ import torch
 
 from bau.metrics.rank import squared_norms
 
-#: Triples (query, shared neighbour, gallery item) expanded at once in the Jaccard step.
+#: Triples (query, shared neighbour, gallery item) expanded at once in the Jaccard step, and
+#: query x gallery entries of one Jaccard block.
 JACCARD_BUDGET = 1 << 22
 
 
@@ -62,7 +70,8 @@ def reranked_distance_chunks(
     gallery_index = v[num_query:].T.tocsr()  # row k: gallery items with V[j, k] != 0
     queries = v[:num_query].tocsr()
     gallery, gallery_norms = feats[num_query:], squared_norms(feats[num_query:])
-    for start, stop in _jaccard_chunks(queries, gallery_index, chunk_size):
+    rows_per_block = max(1, min(chunk_size, JACCARD_BUDGET // max(1, num_gallery)))
+    for start, stop in _jaccard_chunks(queries, gallery_index, rows_per_block):
         jaccard = _jaccard(queries[start:stop], gallery_index, num_gallery)
         original = (_squared_squared(feats[start:stop], gallery, gallery_norms) / row_max[start:stop, None]).cpu()
         yield jaccard * (1 - lambda_value) + original * lambda_value
@@ -119,23 +128,31 @@ def _expanded_weights(feats: torch.Tensor, neighbours: torch.Tensor, row_max: to
         rows_out.append(local_rows + start)
         cols_out.append(chosen[local_rows, slots])
     rows, cols = torch.cat(rows_out), torch.cat(cols_out)
-    weights = torch.exp(-_pair_values(feats, rows, cols, row_max)).cpu()
+    weights = torch.exp(-_pair_values(feats, rows, cols, row_max))
     totals = torch.zeros(n, dtype=weights.dtype).index_add_(0, rows, weights)
     values = (weights / totals[rows]).numpy()
     return sp.csr_matrix((values, (rows.numpy(), cols.numpy())), shape=(n, n), dtype=np.float32)
 
 
 def _pair_values(feats: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, row_max: torch.Tensor) -> torch.Tensor:
-    """``R[i, j]`` for the listed pairs, by gathered dot products (pairs in bounded batches)."""
+    """``R[i, j]`` for the listed pairs (row-major, columns ascending in a row), on CPU.
+
+    The dot products come from a sampled matrix product: only the listed entries of
+    ``feats @ feats.T`` are computed.
+    """
+    device = feats.device
+    rows, cols = rows.to(device), cols.to(device)
+    row_ptr = torch.zeros(len(feats) + 1, dtype=torch.int64, device=device)
+    row_ptr[1:] = torch.cumsum(torch.bincount(rows, minlength=len(feats)), 0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        pattern = torch.sparse_csr_tensor(
+            row_ptr, cols, torch.zeros(len(cols), device=device), (len(feats), len(feats)), check_invariants=False
+        )
+        dots = torch.sparse.sampled_addmm(pattern, feats, feats.t()).values()
     norms = squared_norms(feats)
-    out = []
-    batch = max(1, (1 << 23) // feats.shape[1])  # two gathered batch x D blocks of 32 MB
-    for start in range(0, len(rows), batch):
-        i = rows[start : start + batch].to(feats.device)
-        j = cols[start : start + batch].to(feats.device)
-        dist = norms[i] + norms[j] - 2 * (feats[i] * feats[j]).sum(1)
-        out.append(dist.pow(2) / row_max[i])
-    return torch.cat(out)
+    dist = norms[rows] + norms[cols] - 2 * dots
+    return (dist.pow(2) / row_max[rows]).cpu()
 
 
 def _query_expansion(first_k2: torch.Tensor, v: sp.csr_matrix) -> sp.csr_matrix:
@@ -171,4 +188,5 @@ def _jaccard(queries: sp.csr_matrix, gallery_index: sp.csr_matrix, num_gallery: 
     shared = np.minimum(np.repeat(queries.data, lengths), gallery_index.data[offsets])
     flat = np.repeat(row_of_entry, lengths) * num_gallery + gallery_index.indices[offsets]
     overlap = np.bincount(flat, weights=shared, minlength=num_rows * num_gallery).reshape(num_rows, num_gallery)
-    return torch.from_numpy((1 - overlap / (2 - overlap)).astype(np.float32))
+    overlap = overlap.astype(np.float32)  # float32 as the reference's
+    return torch.from_numpy(1 - overlap / (2 - overlap))

@@ -29,8 +29,11 @@ MARKERS = "osD^vP*Xhp"
 
 
 @styled
-def plot_align_uniform(points: Sequence[AlignUniformPoint], *, title: str | None = None) -> Figure:
-    """One point per method in the (uniformity, alignment) plane; lower-left is better.
+def plot_align_uniform(
+    points: Sequence[AlignUniformPoint], *, title: str | None = None, legend_title: str = "method"
+) -> Figure:
+    """One point per method in the (uniformity, alignment) plane, a panel per target;
+    lower-left is better.
 
     Points are told apart by colour and marker and named in a legend under each panel
     (methods often land close together, where text beside the points would overlap).
@@ -70,7 +73,7 @@ def plot_align_uniform(points: Sequence[AlignUniformPoint], *, title: str | None
             loc="upper center",
             bbox_to_anchor=(0.5, -0.17),
             frameon=False,
-            title="method (target mAP / R-1 in %)" if any(p.note for p in members) else "method",
+            title=f"{legend_title} (mAP / R-1 in %)" if any(p.note for p in members) else legend_title,
             title_fontsize=8,
         )
     figure.suptitle(title or "Alignment and uniformity of the target features")

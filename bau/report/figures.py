@@ -95,6 +95,11 @@ def align_uniform(args: argparse.Namespace) -> Figure:
         log.info("%s: align %.4f, uniform %.4f", path, align, uniform)
         panel = _panel_title(place.target, place.protocol, several)
         points.append(AlignUniformPoint(panel, label, align, uniform, _metrics_note(path)))
+    if len({p.label for p in points}) == 1 < len(points):
+        # one method on several targets: one panel, a point per target
+        method = points[0].label
+        points = [AlignUniformPoint(method, p.panel, p.align, p.uniform, p.note) for p in points]
+        return plot_align_uniform(points, title=args.title, legend_title="target")
     return plot_align_uniform(points, title=args.title)
 
 

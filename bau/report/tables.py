@@ -116,6 +116,10 @@ def _average(cells: Sequence[_Cell]) -> _Cell:
     return _Cell(sum(c.mean for c in cells) / len(cells))
 
 
+def _has_average(spec: TableSpec) -> bool:
+    return len(spec.columns) > 1
+
+
 def _row_cells(spec: TableSpec, value: Callable[[str, str], _Cell]) -> dict[tuple[str, str], _Cell]:
     """Cells of one row; ``value(target, metric) -> _Cell`` gives each target's cell."""
     cells: dict[tuple[str, str], _Cell] = {}
@@ -123,12 +127,13 @@ def _row_cells(spec: TableSpec, value: Callable[[str, str], _Cell]) -> dict[tupl
         per_target = [value(col.target, metric) for col in spec.columns]
         for col, cell in zip(spec.columns, per_target):
             cells[(col.label, METRIC_LABELS[metric])] = cell
-        cells[(AVERAGE, METRIC_LABELS[metric])] = _average(per_target)
+        if _has_average(spec):
+            cells[(AVERAGE, METRIC_LABELS[metric])] = _average(per_target)
     return cells
 
 
 def _column_order(spec: TableSpec) -> list[tuple[str, str]]:
-    groups = [col.label for col in spec.columns] + [AVERAGE]
+    groups = [col.label for col in spec.columns] + ([AVERAGE] if _has_average(spec) else [])
     return [(group, METRIC_LABELS[m]) for group in groups for m in METRICS]
 
 
@@ -258,7 +263,7 @@ def _caption(
         what += f", mean ± std over the {min(splits)} splits of each target"
     elif max(splits, default=1) > 1:
         what += ", mean ± std over the splits where a target has several"
-    parts.append(what + f"; {AVERAGE} is the mean over the targets.")
+    parts.append(what + (f"; {AVERAGE} is the mean over the targets." if _has_average(spec) else "."))
     if spec.switches:
         parts.append(f"{CHECK}/{CROSS}: component on/off in the run's configuration.")
     parts.append(f"Model selection: {_selection_text(metrics, selection_default)}.")

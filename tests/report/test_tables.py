@@ -258,8 +258,9 @@ def test_ablation_switches_keep_what_differs_and_follow_the_strong_view():
 
 def test_ablation_table_marks_switches():
     config = workflow_config(
-        aug={"protocol": "protocol2", "kind": "ablation", "methods": ["no_erasing", "bau", "ghost"]}
+        aug={"protocol": "ablation", "kind": "ablation", "methods": ["no_erasing", "bau", "ghost"]}
     )
+    config["protocols"]["ablation"] = {"runs": {"cuhk03": config["protocols"]["protocol2"]["runs"]["cuhk03"]}}
     spec = table_spec(config, "aug")
     table = build_table(spec, {("cuhk03", "bau"): metrics_dict(0.4, 0.5)})
     frame = table.frame
@@ -267,7 +268,11 @@ def test_ablation_table_marks_switches():
     assert frame.loc["BAU", ("", "Erasing")] == "✓"
     assert frame.loc["ghost", ("", "Erasing")] == MISSING  # not configured, not run
     assert frame.loc["ghost", ("M+MS+CS→C3", "mAP")] == MISSING
-    assert table.title == "Ablation (Protocol-2)"
+    assert frame.loc["BAU", ("M+MS+CS→C3", "R-1")] == "50.0"
+    # a single target: no Average columns
+    assert list(frame.columns) == [("", "Erasing"), ("M+MS+CS→C3", "mAP"), ("M+MS+CS→C3", "R-1")]
+    assert "Average" not in table.caption
+    assert table.title == "Ablation (ablation)"
     assert "✓/✗: component on/off" in table.caption
 
 
