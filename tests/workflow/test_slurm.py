@@ -48,6 +48,9 @@ def test_tiny_workflow_runs_through_slurm(tmp_path):
         "--executor", "slurm",
         "--jobs", "2",
         "--latency-wait", "30",
+        # This cluster keeps no accounting database (sacct answers nothing): poll with squeue.
+        "--slurm-status-command", "squeue",
+        "--slurm-init-seconds-before-status-checks", "5",
         "--default-resources", "slurm_partition=local", "runtime=30", "mem_mb=2000",
         f"--configfile={configfile}",
         timeout=1200,
