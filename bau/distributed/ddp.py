@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -43,22 +44,20 @@ def is_main_process() -> bool:
     return rank() == 0
 
 
-def init_process_group(device: torch.device) -> None:
-    """Join the process group torchrun set up (NCCL on CUDA, gloo on CPU)."""
+#: How long a collective waits for the other ranks. Rank 0 evaluates (and writes checkpoints)
+#: while the others wait at a barrier, so this bounds one evaluation, not one step.
+COLLECTIVE_TIMEOUT = timedelta(hours=2)
+
+
+def init_process_group(device: torch.device) -> bool:
+    """Join the process group torchrun set up (NCCL on CUDA, gloo on CPU); True if this call did."""
     if env_world_size() <= 1 or dist.is_initialized():
-        return
+        return False
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    dist.init_process_group(backend=backend)
-
-
-def local_device(requested: str) -> torch.device:
-    """This process's device: its LOCAL_RANK-th visible GPU, or the CPU."""
-    use_cuda = requested == "cuda" or (requested == "auto" and torch.cuda.is_available())
-    if not use_cuda:
-        return torch.device("cpu")
-    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend=backend, timeout=COLLECTIVE_TIMEOUT)
+    return True
 
 
 def gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
@@ -89,6 +88,14 @@ def gather_outputs(tensors: Sequence[torch.Tensor | None]) -> list[torch.Tensor 
         else:
             out.append(gather(t))
     return out
+
+
+@torch.no_grad()
+def broadcast_(tensor: torch.Tensor, src: int = 0) -> torch.Tensor:
+    """Overwrite ``tensor`` on every rank with rank ``src``'s (in place; returned)."""
+    if is_distributed():
+        dist.broadcast(tensor, src)
+    return tensor
 
 
 def wrap_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:

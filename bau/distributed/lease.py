@@ -12,6 +12,7 @@ assigned devices (SLURM, or the user set ``CUDA_VISIBLE_DEVICES``), nothing is l
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -35,12 +36,21 @@ class GpuLease:
     devices: list[int]
     assigned_by_scheduler: bool = False
     _handles: list = field(default_factory=list, repr=False)
+    _restore: tuple[bool, str | None] = field(default=(False, None), repr=False)  # (set, previous)
 
     def release(self) -> None:
+        """Free the devices and put back the ``CUDA_VISIBLE_DEVICES`` the lease replaced."""
         for handle in self._handles:
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
         self._handles.clear()
+        was_set, previous = self._restore
+        if was_set:
+            if previous is None:
+                os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+            else:
+                os.environ["CUDA_VISIBLE_DEVICES"] = previous
+            self._restore = (False, None)
 
     def __enter__(self) -> GpuLease:
         return self
@@ -98,9 +108,7 @@ def lease_gpus(
         log.info("using scheduler-assigned GPUs %s", ",".join(assigned[:count]) or "none")
         return GpuLease(devices=list(range(count)), assigned_by_scheduler=True)
     if count == 0:
-        if set_env:
-            os.environ["CUDA_VISIBLE_DEVICES"] = ""
-        return GpuLease(devices=[])
+        return _export(GpuLease(devices=[]), set_env)
     total = visible_device_count()
     if count > total:
         raise BauError(
@@ -120,11 +128,8 @@ def lease_gpus(
                 if len(devices) == count:
                     break
         if len(devices) == count:
-            lease = GpuLease(devices=devices, _handles=handles)
-            if set_env:
-                os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, devices))
             log.info("leased GPU(s) %s (locks in %s)", devices, lock_dir)
-            return lease
+            return _export(GpuLease(devices=devices, _handles=handles), set_env)
         GpuLease(devices=devices, _handles=handles).release()
         if time.monotonic() > deadline:
             raise BauError(
@@ -132,3 +137,25 @@ def lease_gpus(
                 "are other jobs holding them? run snakemake with --resources gpu=<GPUs on this machine>"
             )
         time.sleep(poll)
+
+
+def _export(lease: GpuLease, set_env: bool) -> GpuLease:
+    """``CUDA_VISIBLE_DEVICES`` = the leased devices (none: every GPU hidden) until released."""
+    if set_env:
+        lease._restore = (True, os.environ.get("CUDA_VISIBLE_DEVICES"))
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, lease.devices))
+    return lease
+
+
+def lease_for_device(requested: str) -> contextlib.AbstractContextManager:
+    """The lease of a one-GPU job (evaluation, feature extraction) asking for ``--device requested``.
+
+    ``cuda`` (or ``auto`` on a machine with GPUs) leases one GPU, so concurrent jobs never share
+    one; ``cpu`` (or ``auto`` without GPUs) hides them all; an explicit ``cuda:N`` is the
+    user's choice and leases nothing.
+    """
+    if requested.startswith("cuda:"):
+        return contextlib.nullcontext()
+    if requested == "auto":
+        return lease_gpus(1 if visible_device_count() > 0 else 0)
+    return lease_gpus(1 if requested == "cuda" else 0)

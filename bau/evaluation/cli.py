@@ -70,9 +70,7 @@ def resolve_checkpoint(run_dir: Path, selection: str | None, dataset: str) -> tu
 
 
 def main(args: argparse.Namespace) -> int:
-    from bau.evaluation.evaluate import evaluate_model
-    from bau.evaluation.features import resolve_device
-    from bau.models import load_model
+    from bau.distributed.lease import lease_for_device
 
     if args.run is not None:
         checkpoint, selection = resolve_checkpoint(args.run, args.selection, args.dataset)
@@ -82,6 +80,32 @@ def main(args: argparse.Namespace) -> int:
         checkpoint, selection = args.checkpoint, "checkpoint"
         if not checkpoint.is_file():
             raise TrainingError(f"checkpoint {checkpoint} does not exist")
+    # Before torch initialises CUDA: CUDA_VISIBLE_DEVICES must name the leased GPU only.
+    with lease_for_device(args.device):
+        metrics, saved = evaluate_checkpoint(checkpoint, args)
+    result = {
+        "dataset": metrics.pop("dataset"),
+        "checkpoint": str(checkpoint),
+        "epoch": saved.get("epoch"),
+        "selection": selection,
+        **metrics,
+    }
+    write_json(args.out, result)
+    summary = result["summary"]
+    print(
+        f"{args.dataset} ({result['num_splits']} split(s)): "
+        + "  ".join(f"{name} {100 * s['mean']:.1f}% (std {100 * s['std']:.1f})" for name, s in summary.items())
+    )
+    log.info("metrics written to %s", args.out)
+    return 0
+
+
+def evaluate_checkpoint(checkpoint: Path, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(metrics, checkpoint dict)`` of ``checkpoint`` on ``args.dataset``."""
+    from bau.devices import resolve_device
+    from bau.evaluation.evaluate import evaluate_model
+    from bau.models import load_model
+
     device = resolve_device(args.device)
     model, saved = load_model(checkpoint, device=device, num_classes=0)
     data_cfg: dict[str, Any] = (saved.get("config") or {}).get("data", {})
@@ -106,18 +130,4 @@ def main(args: argparse.Namespace) -> int:
         viper_both_directions=args.viper_both_directions,
         save_features=args.save_features,
     )
-    result = {
-        "dataset": metrics.pop("dataset"),
-        "checkpoint": str(checkpoint),
-        "epoch": saved.get("epoch"),
-        "selection": selection,
-        **metrics,
-    }
-    write_json(args.out, result)
-    summary = result["summary"]
-    print(
-        f"{args.dataset} ({result['num_splits']} split(s)): "
-        + "  ".join(f"{name} {100 * s['mean']:.1f}% (std {100 * s['std']:.1f})" for name, s in summary.items())
-    )
-    log.info("metrics written to %s", args.out)
-    return 0
+    return metrics, saved

@@ -20,7 +20,8 @@ import torch
 from bau.data import ReIDDataset, create_dataset, directions, num_splits
 from bau.data.base import SYNTHETIC_MARKER
 from bau.errors import ConfigError, DatasetError
-from bau.evaluation.features import extract_features, resolve_device
+from bau.devices import resolve_device
+from bau.evaluation.features import extract_features
 from bau.io import atomic_open
 from bau.metrics import evaluate_rank
 

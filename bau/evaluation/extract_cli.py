@@ -37,13 +37,17 @@ def list_images(image_dir: Path) -> list[Path]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bau.evaluation.extractor import FeatureExtractor
+    from bau.distributed.lease import lease_for_device
 
     images = list_images(args.image_dir)
-    extractor = FeatureExtractor(
-        args.checkpoint, device=args.device, batch_size=args.batch_size, flip=args.flip, workers=args.workers
-    )
-    feats = extractor(images, progress=True)
+    # Before torch initialises CUDA: CUDA_VISIBLE_DEVICES must name the leased GPU only.
+    with lease_for_device(args.device):
+        from bau.evaluation.extractor import FeatureExtractor
+
+        extractor = FeatureExtractor(
+            args.checkpoint, device=args.device, batch_size=args.batch_size, flip=args.flip, workers=args.workers
+        )
+        feats = extractor(images, progress=True)
     with atomic_open(args.out, "wb") as handle:
         np.savez(
             handle,

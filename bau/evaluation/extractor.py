@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import torch
 from PIL import Image
 
-from bau.evaluation.features import ImageSource, extract_features, resolve_device
+from bau.devices import resolve_device
+from bau.evaluation.features import ImageSource, extract_features
 
 
 class FeatureExtractor:

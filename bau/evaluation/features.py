@@ -21,20 +21,11 @@ from tqdm import tqdm
 
 from bau.data.loaders import ImageDataset
 from bau.data.transforms import build_test_transform
-from bau.errors import ConfigError, DatasetError
+from bau.devices import resolve_device
+from bau.errors import DatasetError
 
 #: What ``images`` may hold: paths, dataset items whose first field is a path, or PIL images.
 ImageSource = str | os.PathLike | Sequence[Any] | Image.Image
-
-
-def resolve_device(requested: str | torch.device) -> torch.device:
-    """``auto`` -> the GPU when there is one, else the CPU; a CUDA request without a GPU is an error."""
-    if str(requested) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {requested!r} was requested but no CUDA device is visible; use --device cpu or auto")
-    return device
 
 
 class _PILImages(Dataset):

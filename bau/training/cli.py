@@ -1,16 +1,19 @@
 """``bau train``: train one model into a run folder, resuming an interrupted run.
 
-    bau train --config CFG.yaml [--set train.epochs=2 ...] --out RUN_DIR [--device cpu]
+    bau train --config CFG.yaml [--set train.epochs=2 ...] --out RUN_DIR [--device cpu] [--nproc N]
 
 The configuration is a run configuration (``$defs/run`` of the schema); every key may be
 left out (schema defaults) and ``--set`` overrides single keys with YAML-parsed values
 before validation.
+
+A run leases its GPUs (``train.gpus``, :mod:`bau.distributed.lease`) and with more than one
+re-runs itself under torchrun, one process per GPU (DDP). ``--nproc N`` on the CPU starts N
+gloo processes the same way: the multi-GPU code path on a machine without GPUs.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 import yaml
 
 from bau.config import load_yaml_config, validate_run
-from bau.errors import ConfigError
+from bau.errors import ConfigError, TrainingError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder; rerun with the same folder to resume")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="shorthand for --set train.device=...")
+    parser.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="training processes (DDP); default one per leased GPU. On the CPU, N gloo processes",
+    )
 
 
 def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -78,20 +87,54 @@ def gpus_to_lease(train: dict[str, Any]) -> int:
     return train["gpus"]
 
 
+def process_count(train: dict[str, Any], nproc: int | None) -> tuple[int, int]:
+    """``(GPUs to lease, training processes)`` of a run: one process per GPU."""
+    gpus = gpus_to_lease(train)
+    if nproc is None:
+        return gpus, max(gpus, 1)
+    if nproc < 1 or (gpus and nproc != gpus):
+        raise ConfigError(
+            f"--nproc {nproc}: a run trains with one process per GPU ({gpus} leased, train.gpus={train['gpus']}, "
+            f"train.device={train['device']}); leave --nproc out, or use it with --device cpu"
+        )
+    return gpus, nproc
+
+
+def worker_argv(args: argparse.Namespace) -> list[str]:
+    """The ``bau train`` command line every torchrun process runs (the same run)."""
+    argv = ["train", "--out", str(args.out)]
+    if args.config:
+        argv += ["--config", str(args.config)]
+    for item in args.overrides:
+        argv += ["--set", item]
+    if args.device:
+        argv += ["--device", args.device]
+    return argv
+
+
 def main(args: argparse.Namespace) -> int:
+    from bau.distributed.launch import is_worker, run_under_torchrun
     from bau.distributed.lease import lease_gpus
 
     config = resolve_config(args.config, args.overrides, args.device)
-    gpus = gpus_to_lease(config["train"])
-    if gpus > 1:
-        # bn_views=separate already gives one device the reference's 2-GPU semantics; only speed differs.
-        logging.getLogger(__name__).warning(
-            "train.gpus=%d: multi-GPU (DDP) training is not wired into the trainer yet; training on 1 GPU", gpus
-        )
-        gpus = 1
+    if is_worker():  # started by torchrun: the parent holds the GPU lease
+        return train(config, args.out)
+    gpus, processes = process_count(config["train"], args.nproc)
     # Before torch initialises CUDA: CUDA_VISIBLE_DEVICES must name the leased devices only.
     with lease_gpus(gpus):
-        from bau.training.trainer import Trainer  # torch import only when training
+        if processes == 1:
+            return train(config, args.out)
+        status = run_under_torchrun(processes, worker_argv(args))
+    if status != 0:
+        raise TrainingError(
+            f"{processes} training processes for {args.out} failed (exit status {status}); "
+            f"see {Path(args.out) / 'log.txt'} and the errors above. Rerun the same command to resume"
+        )
+    return 0
 
-        Trainer(config, Path(args.out)).run()
+
+def train(config: dict[str, Any], out: str | Path) -> int:
+    from bau.training.trainer import Trainer  # torch import only when training
+
+    Trainer(config, Path(out)).run()
     return 0

@@ -103,3 +103,16 @@ def file_logging(path: Path, level: int = logging.INFO) -> Iterator[None]:
         logger.removeHandler(handler)
         logger.setLevel(previous_level)
         handler.close()
+
+
+@contextlib.contextmanager
+def quiet_logging(level: int = logging.WARNING) -> Iterator[None]:
+    """Only warnings and errors of the ``bau`` loggers while active: the log of the ranks
+    other than 0 of a multi-process run, which would repeat rank 0's."""
+    logger = logging.getLogger("bau")
+    previous_level = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous_level)

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 
-def epoch_seed(seed: int, epoch: int) -> int:
-    """A 32-bit seed for 0-based ``epoch`` of a run seeded with ``seed`` (well mixed, not seed + epoch)."""
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """A 32-bit seed for 0-based ``epoch`` on process ``rank`` of a run seeded with ``seed``
+    (well mixed, not seed + epoch)."""
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
 
 
 def seed_everything(seed: int) -> None:

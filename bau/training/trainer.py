@@ -5,6 +5,12 @@ loss log and ``checkpoints/last.pth`` written atomically; a rerun with the same 
 the same resolved configuration resumes from that checkpoint. Every random generator (and
 the identity sampler) is reseeded from ``(seed, epoch)`` at the start of each epoch, so a
 resumed epoch replays exactly what an uninterrupted run would have done.
+
+Under torchrun (one process per GPU, :mod:`bau.distributed.ddp`) every rank loads its whole
+identities of each global batch, the outputs of all ranks are gathered (with gradients)
+before the batch-level losses and the memory update, and BatchNorm statistics are reduced
+over the ranks per view: each step is the single-process step of the global batch. Rank 0
+alone writes the run folder and evaluates; the other ranks wait for it.
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from tqdm import tqdm
 from bau import __version__
 from bau.config import config_hash
 from bau.data import create_dataset
+from bau.devices import resolve_device
 from bau.data.loaders import build_train_loader
 from bau.data.multisource import merge_sources
+from bau.distributed import ddp
 from bau.errors import BauError, TrainingError
 from bau.evaluation import evaluate_model
 from bau.io import read_json, read_yaml, write_json, write_yaml
@@ -42,21 +50,13 @@ from bau.training.objective import (
     view_outputs,
 )
 from bau.training.optim import build_optimizer, build_scheduler
-from bau.training.runlog import JsonlLog, RunDir, file_logging
+from bau.training.runlog import JsonlLog, RunDir, file_logging, quiet_logging
 from bau.training.seeding import epoch_seed, get_rng_state, seed_everything, set_rng_state
 
 log = logging.getLogger(__name__)
 
 #: Summary metrics recorded per evaluation (means over a target's splits).
 EVAL_METRICS = ("mAP", "rank1", "rank5", "rank10", "mINP")
-
-
-def resolve_device(requested: str) -> torch.device:
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("train.device is 'cuda' but no CUDA device is visible; use --device cpu or auto")
-    if requested == "auto":
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(requested)
 
 
 def amp_dtype(device: torch.device, amp: str) -> torch.dtype | None:
@@ -84,28 +84,36 @@ class Trainer:
     def run(self) -> dict[str, Any]:
         """Train (or resume) to the last epoch; returns the content of final.json."""
         self.check_run_dir()
-        with file_logging(self.dirs.log):
-            if self.dirs.final.is_file():
-                log.info("%s is complete (final.json exists); nothing to do", self.dirs.root)
-                return read_json(self.dirs.final)
-            write_yaml(self.dirs.config, self.cfg)
-            log.info("bau %s: training into %s (config hash %s)", __version__, self.dirs.root, self.hash)
-            try:
-                return self.train()
-            except BauError as err:
-                log.error("%s", err)
-                raise
-            except Exception:
-                log.exception("training failed")
-                raise
+        self.setup_device()
+        try:
+            with file_logging(self.dirs.log) if self.is_main else quiet_logging():
+                if self.dirs.final.is_file():
+                    log.info("%s is complete (final.json exists); nothing to do", self.dirs.root)
+                    return read_json(self.dirs.final)
+                if self.is_main:
+                    write_yaml(self.dirs.config, self.cfg)
+                log.info("bau %s: training into %s (config hash %s)", __version__, self.dirs.root, self.hash)
+                try:
+                    return self.train()
+                except BauError as err:
+                    log.error("%s", err)
+                    raise
+                except Exception:
+                    log.exception("training failed")
+                    raise
+        finally:
+            if self.owns_process_group:
+                ddp.cleanup()
 
     def train(self) -> dict[str, Any]:
-        self.setup_device()
+        self.log_device()
         self.setup_data()
         self.setup_model()
         start = self.resume()
         if start == 0:
             self.init_memory()
+        # After loading the checkpoint into the plain model: the checkpoints hold its state.
+        self.net = ddp.wrap_model(self.model, self.device)
         for epoch in range(start, self.epochs):
             self.train_epoch(epoch)
             self.scheduler.step()
@@ -132,17 +140,27 @@ class Trainer:
     # ---------------------------------------------------------------- setup
 
     def setup_device(self) -> None:
+        """This process's device; under torchrun also its place in the process group."""
         train = self.cfg["train"]
         self.device = resolve_device(train["device"])
+        self.owns_process_group = ddp.init_process_group(self.device)
+        self.rank, self.world = ddp.rank(), ddp.world_size()
+        self.is_main = self.rank == 0
         if self.device.type == "cuda":
             # Faster convolutions; the reference enables it too (REFERENCE 7 item 9).
             torch.backends.cudnn.benchmark = True
-        elif train["amp"] != "off":
-            log.info("train.amp=%s ignored on %s: CPU training runs in fp32", train["amp"], self.device)
         self.amp_dtype = amp_dtype(self.device, train["amp"])
         # Loss scaling only for fp16 (bf16 has fp32's exponent range).
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+
+    def log_device(self) -> None:
+        train = self.cfg["train"]
+        if self.device.type != "cuda" and train["amp"] != "off":
+            log.info("train.amp=%s ignored on %s: CPU training runs in fp32", train["amp"], self.device)
         log.info("device %s, mixed precision %s", self.device, self.amp_dtype or "off")
+        if self.world > 1:
+            per_rank = train["batch_size"] // self.world
+            log.info("%d processes (DDP), %d images per process and batch", self.world, per_rank)
 
     def setup_data(self) -> None:
         data = self.cfg["data"]
@@ -151,7 +169,9 @@ class Trainer:
             for name in data["sources"]
         ]
         self.train_set = merge_sources(datasets)
-        self.loader = build_train_loader(self.train_set, self.cfg, self.cfg["seed"])
+        self.loader = build_train_loader(
+            self.train_set, self.cfg, self.cfg["seed"], num_replicas=self.world, rank=self.rank
+        )
         names = ", ".join(data["sources"])
         log.info("sources %s: %d images, %d identities", names, len(self.train_set.items), self.train_set.num_classes)
 
@@ -165,6 +185,7 @@ class Trainer:
             height=model_cfg["height"],
             width=model_cfg["width"],
         ).to(self.device)
+        self.net: torch.nn.Module = self.model  # what forwards the training batches (DDP when distributed)
         self.optimizer = build_optimizer(self.model, self.cfg["train"])
         self.scheduler = build_scheduler(self.optimizer, self.cfg["train"])
         self.terms = enabled_terms(self.cfg["method"])
@@ -183,6 +204,8 @@ class Trainer:
         self.memory = MemoryBank.init_from_model(
             self.model, self.train_set, self.cfg, self.device, momentum=self.cfg["method"]["memory_momentum"]
         )
+        # Every rank computed it; rank 0's copy makes them bit-identical whatever the GPU.
+        ddp.broadcast_(self.memory.features)
         seconds = time.perf_counter() - started
         log.info("memory bank initialised (%d prototypes) in %.1f s", self.memory.features.shape[0], seconds)
 
@@ -194,9 +217,16 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def forward(self, x_w: torch.Tensor, x_s: torch.Tensor | None) -> ViewOutputs:
+        """This rank's outputs; ``x_s`` None = weak views only."""
         if x_s is None:
-            return view_outputs(self.model(x_w), None)
-        return view_outputs(*forward_views(self.model, x_w, x_s, self.cfg["train"]["bn_views"]))
+            return view_outputs(self.net(x_w), None)
+        return view_outputs(*forward_views(self.net, x_w, x_s, self.cfg["train"]["bn_views"]))
+
+    @staticmethod
+    def gather(out: ViewOutputs, y: torch.Tensor, d: torch.Tensor) -> tuple[ViewOutputs, torch.Tensor, torch.Tensor]:
+        """The global batch's outputs and labels, in rank order (this rank's own when alone)."""
+        emb_w, f_w, logits_w, f_s, y, d = ddp.gather_outputs([out.emb_w, out.f_w, out.logits_w, out.f_s, y, d])
+        return ViewOutputs(emb_w, f_w, logits_w, f_s), y, d
 
     def train_step(self, batch: tuple, epoch: int, iteration: int) -> dict[str, float]:
         """One optimisation step; returns the loss values. ``epoch``/``iteration`` are 1-based."""
@@ -210,7 +240,7 @@ class Trainer:
         d = d.to(self.device, non_blocking=True)
         self.optimizer.zero_grad(set_to_none=True)
         with self.autocast():
-            out = self.forward(x_w, x_s)
+            out, y, d = self.gather(self.forward(x_w, x_s), y, d)
             terms = compute_losses(out, y, d, self.memory, self.cfg["method"])
             loss = total_loss(terms, self.cfg["method"]["lam"])
         values = self.check_finite(terms, loss, epoch, iteration)
@@ -240,10 +270,11 @@ class Trainer:
 
     def train_epoch(self, epoch: int) -> None:
         """Epoch ``epoch`` (0-based): exactly ``train.iters`` iterations."""
-        seed_everything(epoch_seed(self.cfg["seed"], epoch))
+        # Per rank: the ranks draw different augmentations (as different images of one batch do).
+        seed_everything(epoch_seed(self.cfg["seed"], epoch, self.rank))
         self.loader.set_epoch(epoch)
         self.loader.new_epoch()
-        self.model.train()
+        self.net.train()
         lr = self.optimizer.param_groups[0]["lr"]
         log_every = self.cfg["train"]["log_every"]
         window: list[dict[str, float]] = []
@@ -253,7 +284,7 @@ class Trainer:
             desc=f"epoch {epoch + 1}/{self.epochs}",
             leave=False,
             dynamic_ncols=True,
-            disable=not sys.stderr.isatty(),
+            disable=not (self.is_main and sys.stderr.isatty()),
         )
         for iteration in bar:
             values = self.train_step(self.loader.next(), epoch + 1, iteration)
@@ -281,9 +312,16 @@ class Trainer:
     # ----------------------------------------------------------- evaluation
 
     def evaluate(self, epoch: int) -> None:
+        """Every target, on rank 0 (the other ranks wait)."""
+        if self.is_main:
+            self.net.eval()
+            self.evaluate_targets(epoch)
+            self.net.train()
+        ddp.barrier()
+
+    def evaluate_targets(self, epoch: int) -> None:
         data, ev = self.cfg["data"], self.cfg["eval"]
         model_cfg = self.cfg["model"]
-        self.model.eval()
         for target in data["targets"]:
             metrics = evaluate_model(
                 self.model,
@@ -309,7 +347,6 @@ class Trainer:
                 target,
                 *(100 * summary[name] for name in EVAL_METRICS),
             )
-        self.model.train()
 
     # ------------------------------------------------------ save and resume
 
@@ -328,7 +365,9 @@ class Trainer:
         }
 
     def save(self, epoch: int) -> None:
-        """End of epoch ``epoch`` (1-based): logs, then the checkpoints (last.pth last)."""
+        """End of epoch ``epoch`` (1-based): logs, then the checkpoints (last.pth last); rank 0 only."""
+        if not self.is_main:
+            return
         self.losses_log.flush()
         self.evals_log.flush()
         checkpoint = self.checkpoint(epoch)
@@ -367,6 +406,9 @@ class Trainer:
 
     def finish(self) -> dict[str, Any]:
         """final.json: per target the last epoch's and the best evaluation's (max mAP) metrics."""
+        if not self.is_main:
+            ddp.barrier()  # until rank 0 wrote it
+            return read_json(self.dirs.final)
         targets: dict[str, Any] = {}
         for target in self.cfg["data"]["targets"]:
             records = [r for r in self.evals_log.records if r["dataset"] == target]
@@ -377,6 +419,7 @@ class Trainer:
         final = {"epochs": self.epochs, "config_hash": self.hash, "targets": targets}
         write_json(self.dirs.final, final)
         log.info("training complete: %s", self.dirs.final)
+        ddp.barrier()
         return final
 
     def _selected(self, record: Mapping[str, Any]) -> dict[str, Any]:

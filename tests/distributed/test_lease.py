@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from bau.distributed.lease import lease_gpus
+from bau.distributed.lease import lease_for_device, lease_gpus
 from bau.errors import BauError
 
 HOLDER = textwrap.dedent(
@@ -101,3 +101,27 @@ def test_more_gpus_than_the_machine_has(env):
 def test_cpu_job_hides_every_gpu(env, monkeypatch):
     lease = lease_gpus(0, lock_dir=env["LOCKS"])
     assert lease.devices == [] and os.environ["CUDA_VISIBLE_DEVICES"] == ""
+    lease.release()
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ  # put back as it was
+
+
+@pytest.mark.parametrize(
+    ("device", "visible"),
+    [("auto", "0"), ("cuda", "0"), ("cpu", ""), ("cuda:1", None)],
+)
+def test_one_gpu_jobs_lease_what_their_device_asks_for(env, monkeypatch, device, visible):
+    monkeypatch.setenv("BAU_GPU_LOCK_DIR", env["LOCKS"])
+    with lease_for_device(device):
+        assert os.environ.get("CUDA_VISIBLE_DEVICES") == visible
+        if visible == "0":  # device 0 is held: another job (its own environment) gets device 1
+            with monkeypatch.context() as other_process:
+                other_process.delenv("CUDA_VISIBLE_DEVICES")
+                assert lease_gpus(1, lock_dir=env["LOCKS"], set_env=False, timeout=0).devices == [1]
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ
+
+
+def test_auto_on_a_machine_without_gpus_hides_them(env, monkeypatch):
+    monkeypatch.setenv("BAU_DEVICE_COUNT", "0")
+    monkeypatch.setenv("BAU_GPU_LOCK_DIR", env["LOCKS"])
+    with lease_for_device("auto") as lease:
+        assert lease.devices == [] and os.environ["CUDA_VISIBLE_DEVICES"] == ""

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.workflow.helpers import Plan, dry_run_in, make_workdir, private_package, snakemake_cli, write_config
 
@@ -174,3 +176,29 @@ def test_changing_one_protocols_iterations_retrains_only_its_runs(tiny_run):
     assert retrained == {("protocol2", "cuhk03", "baseline"), ("protocol2", "cuhk03", "bau")}
     assert {j.wildcards["protocol"] for j in plan.of("evaluate")} == {"protocol2"}
     assert not {"synth", "verify", "splits"} & set(plan.counts)
+
+
+def test_a_changed_run_starts_over_and_an_interrupted_one_resumes(tiny_run, tmp_path):
+    # On a copy of the finished clone (mtimes and Snakemake's records kept).
+    workdir = Path(shutil.copytree(tiny_run.workdir, tmp_path / "clone", symlinks=True))
+    edited = copy.deepcopy(TINY)
+    edited["protocols"]["protocol2"]["runs"]["cuhk03"]["iters"] = 3
+    config = write_config(workdir / "config" / "tiny_edited.yaml", edited)
+    run = workdir / "results/runs/protocol2/cuhk03/bau"
+    target = "results/runs/protocol2/cuhk03/bau/config.yaml"  # targets are paths relative to the clone
+    result = snakemake_cli(workdir, "--cores", "1", target, f"--configfile={config}", env=tiny_run.env)
+    assert result.returncode == 0, _tail(result)
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["iters"] == 3
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "features"]  # the old run is gone
+    assert "removed the earlier run's checkpoints" in (workdir / "results/logs/run_config/protocol2/cuhk03/bau.log").read_text()
+
+    # A training killed after its last checkpoint: no final.json. It is trained again, from
+    # the checkpoint, and its configuration is not rewritten.
+    target = "results/runs/protocol1/all/bau/final.json"
+    interrupted = workdir / "results/runs/protocol1/all/bau"
+    (workdir / target).unlink()
+    plan = dry_run_in(tiny_run.env, workdir, [target], [tiny_run.config])
+    assert plan.counts == {"train": 1}
+    result = snakemake_cli(workdir, "--cores", "1", target, f"--configfile={tiny_run.config}", env=tiny_run.env)
+    assert result.returncode == 0, _tail(result)
+    assert "resumed from" in (interrupted / "log.txt").read_text()

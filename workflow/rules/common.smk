@@ -519,9 +519,9 @@ EVAL_GPUS = min(1, RESOURCES["gpus_per_run"])
 def tsne_title(wildcards):
     protocol = protocol_label(wildcards.protocol)
     method = method_label(wildcards.method)
-    return f"t-SNE of source and target features: {protocol}, run {wildcards.run}, {method}"
+    return f"t-SNE of source and target features\n{protocol}, run {wildcards.run}, {method}"
 
 
 def align_uniform_title(wildcards):
     protocol = protocol_label(TABLES[wildcards.table]["protocol"])
-    return f"Alignment and uniformity of the target features: {protocol} ({wildcards.table})"
+    return f"Alignment and uniformity of the target features\n{protocol}, table {wildcards.table}"
