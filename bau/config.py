@@ -44,6 +44,14 @@ def _dotted(path: Iterable[Any]) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
 
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     where = _dotted(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
@@ -57,7 +65,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "required":
         return f"key '{where}': {error.message}"
     if error.validator == "type":
-        return f"key '{where}': {error.instance!r} must be of type {error.validator_value}"
+        hint = ""
+        if isinstance(error.instance, str) and _looks_numeric(error.instance):
+            # YAML 1.1 (PyYAML, Snakemake) reads an exponent without a dot, 1e-3, as text.
+            hint = f" (YAML reads {error.instance} as text: write it with a dot, e.g. 1.0e-3)"
+        return f"key '{where}': {error.instance!r} must be of type {error.validator_value}{hint}"
     return f"key '{where}': {error.instance!r} is invalid: {error.message}"
 
 

@@ -10,6 +10,7 @@ from bau.config import (
     config_hash,
     fill_defaults,
     load_workflow_config,
+    load_yaml_config,
     resolve_run,
     validate,
     validate_run,
@@ -75,6 +76,13 @@ def test_bad_enum_value_names_key_value_and_allowed_values():
 def test_bad_type_names_key_and_type():
     with pytest.raises(ConfigError, match=r"'train.epochs': 'ten' must be of type integer"):
         validate_run({"train": {"epochs": "ten"}})
+
+
+def test_an_exponent_without_a_dot_gets_a_yaml_hint(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("train: {lr: 1e-3}\n")  # PyYAML (YAML 1.1) reads 1e-3 as a string
+    with pytest.raises(ConfigError, match=r"'train.lr': '1e-3' must be of type number \(YAML reads 1e-3 as text"):
+        validate_run(load_yaml_config(path))
 
 
 def test_unknown_dataset_in_protocol_is_rejected(workflow_cfg):

@@ -34,3 +34,22 @@ def run_ranks(fn, world: int = 2, args: tuple = ()) -> list:
             with open(Path(tmp) / f"{r}.pkl", "rb") as fh:
                 results.append(pickle.load(fh))
         return results
+
+
+def assert_same_step(rank_result: tuple, expected: tuple) -> None:
+    """A rank's ``(loss terms, gradients, buffers, memory)`` equal the single process's, to 1e-9.
+
+    The second GeM's exponent (``pool.p``, on a 1x1 map) gets a gradient that is rounding noise
+    around 0: it is compared with an absolute tolerance, every other gradient relative to its
+    largest entry.
+    """
+    (r_terms, r_grads, r_buffers, r_memory), (terms, grads, buffers, memory) = rank_result, expected
+    for name, value in terms.items():
+        assert abs(r_terms[name] - value) <= 1e-9 * max(1.0, abs(value)), name
+    assert r_grads.keys() == grads.keys()
+    for name, g in grads.items():
+        scale = 1.0 if name == "pool.p" else g.abs().max().item()
+        assert (r_grads[name] - g).abs().max().item() <= 1e-9 * scale, name
+    for name, b in buffers.items():
+        torch.testing.assert_close(r_buffers[name], b, rtol=1e-9, atol=1e-12, msg=name)
+    torch.testing.assert_close(r_memory, memory, rtol=1e-9, atol=1e-12)

@@ -1,10 +1,8 @@
 """DDP on CPU (gloo, 2 processes) gives the BAU losses and gradients of one process on the same
 global batch: outputs are gathered with gradients, BatchNorm is synchronised per view.
 
-The comparison runs in float64 so that the tolerance can be tight: 1e-9 relative to each
-tensor's largest entry (float32 agrees to ~1e-3 only: the summation orders differ and BatchNorm
-over a few samples amplifies that). The second GeM's exponent (`pool.p`, on a 1x1 map) gets a
-gradient that is rounding noise around 0 and is compared with an absolute tolerance."""
+The comparison runs in float64 so that the tolerance can be tight (float32 agrees to ~1e-3
+only: the summation orders differ and BatchNorm over a few samples amplifies that)."""
 
 import torch
 
@@ -14,7 +12,7 @@ from bau.memory import MemoryBank
 from bau.models import create_model
 from bau.models.views import forward_views
 from bau.training.objective import ViewOutputs, compute_losses, total_loss
-from tests.distributed.multiproc import run_ranks
+from tests.distributed.multiproc import assert_same_step, run_ranks
 
 NUM_CLASSES = 20  # 10 per domain: the domain loss needs B + 1 = 9 same-domain prototypes
 METHOD = validate_run({"method": {"k": 3}})["method"]
@@ -59,14 +57,7 @@ def test_ddp_matches_one_process_on_the_global_batch():
     terms = _step(model, x_w, x_s, y, d, memory)
     assert set(terms) == {"ce", "tri", "align", "uniform", "domain"}
     grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
-    for r_terms, r_grads, r_buffers, r_memory, ranks in run_ranks(_rank_fn, world=2):
+    buffers = dict(model.named_buffers())
+    for *result, ranks in run_ranks(_rank_fn, world=2):
         assert ranks.tolist() == [0, 1]
-        for name, value in terms.items():
-            assert abs(r_terms[name] - value) <= 1e-9 * max(1.0, abs(value)), name
-        assert r_grads.keys() == grads.keys()
-        for name, g in grads.items():
-            scale = 1.0 if name == "pool.p" else g.abs().max().item()
-            assert (r_grads[name] - g).abs().max().item() <= 1e-9 * scale, name
-        for name, b in model.named_buffers():
-            torch.testing.assert_close(r_buffers[name], b, rtol=1e-9, atol=1e-12, msg=name)
-        torch.testing.assert_close(r_memory, memory.features, rtol=1e-9, atol=1e-12)
+        assert_same_step(tuple(result), (terms, grads, buffers, memory.features))
