@@ -30,9 +30,9 @@ from tqdm import tqdm
 from bau import __version__
 from bau.config import config_hash
 from bau.data import create_dataset
-from bau.devices import resolve_device
 from bau.data.loaders import build_train_loader
 from bau.data.multisource import merge_sources
+from bau.devices import resolve_device
 from bau.distributed import ddp
 from bau.errors import BauError, TrainingError
 from bau.evaluation import evaluate_model
@@ -379,8 +379,7 @@ class Trainer:
         """Load checkpoints/last.pth if there is one; returns the number of completed epochs."""
         path = self.dirs.last_checkpoint
         if not path.is_file():
-            self.losses_log.resume(0)
-            self.evals_log.resume(0)
+            self.resume_logs(0)
             return 0
         # On the CPU: RNG states must stay there; load_state_dict moves the rest to the device.
         checkpoint = load_checkpoint(path, map_location="cpu")
@@ -399,10 +398,15 @@ class Trainer:
             self.memory = MemoryBank.from_state_dict(checkpoint["memory"], momentum=momentum).to(self.device)
         set_rng_state(checkpoint["rng"])
         epoch = checkpoint["epoch"]
-        self.losses_log.resume(epoch)
-        self.evals_log.resume(epoch)
+        self.resume_logs(epoch)
         log.info("resumed from %s after epoch %d of %d", path, epoch, self.epochs)
         return epoch
+
+    def resume_logs(self, completed_epochs: int) -> None:
+        """Drop the log records past the checkpoint (the logs are rank 0's to write)."""
+        if self.is_main:
+            self.losses_log.resume(completed_epochs)
+            self.evals_log.resume(completed_epochs)
 
     def finish(self) -> dict[str, Any]:
         """final.json: per target the last epoch's and the best evaluation's (max mAP) metrics."""

@@ -9,19 +9,11 @@ import pytest
 
 from bau.cli import main
 from bau.io import read_json, write_json
-from tests.evaluation.tiny_data import make_checkpoint, make_market, make_viper
+from tests.evaluation.tiny_data import make_checkpoint
 
 CONTRACT_KEYS = ["dataset", "checkpoint", "epoch", "selection", "synthetic", "num_splits", "rerank", "flip",
                  "splits", "summary", "cmc"]
 SPLIT_KEYS = ["split", "mAP", "mINP", "rank1", "rank5", "rank10", "cmc", "num_query", "num_gallery"]
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    make_viper(root)
-    make_market(root)
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,7 @@ from bau.errors import ConfigError
 from bau.evaluation import evaluate_model, extract_features
 from bau.metrics import evaluate_rank
 from bau.models import load_model
-from tests.evaluation.tiny_data import HEIGHT, WIDTH, make_checkpoint, make_market, make_viper
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    make_viper(root)
-    make_market(root)
-    return root
+from tests.evaluation.tiny_data import HEIGHT, WIDTH, make_checkpoint
 
 
 @pytest.fixture(scope="module")
