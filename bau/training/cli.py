@@ -80,6 +80,8 @@ def gpus_to_lease(train: dict[str, Any]) -> int:
     """GPUs this run leases: none on CPU; on ``auto`` as many of ``train.gpus`` as there are."""
     from bau.distributed.lease import visible_device_count
 
+    if train["device"] == "cuda" and train["gpus"] == 0:
+        raise ConfigError("train.device is cuda but train.gpus is 0; set train.gpus to 1 or more, or train.device to auto or cpu")
     if train["device"] == "cpu" or train["gpus"] == 0:
         return 0
     if train["device"] == "auto":

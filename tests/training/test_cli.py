@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from bau.errors import ConfigError
-from bau.training.cli import apply_overrides, resolve_config
+from bau.training.cli import apply_overrides, process_count, resolve_config
 from bau.training.runlog import JsonlLog
 
 
@@ -41,3 +41,25 @@ def test_jsonl_resume_drops_records_past_the_checkpoint(tmp_path):
     resumed.resume(2)
     assert [r["epoch"] for r in resumed.records] == [1, 2]
     assert path.read_text().count("\n") == 2
+
+
+@pytest.mark.parametrize(
+    ("device", "gpus", "nproc", "expected"),
+    [
+        ("cpu", 2, None, (0, 1)),  # a CPU run leases nothing, whatever train.gpus says
+        ("cpu", 0, 2, (0, 2)),  # --nproc on the CPU: gloo processes
+        ("cuda", 2, None, (2, 2)),  # one process per leased GPU
+        ("cuda", 2, 2, (2, 2)),
+    ],
+)
+def test_a_run_has_one_process_per_leased_gpu(device, gpus, nproc, expected):
+    assert process_count({"device": device, "gpus": gpus}, nproc) == expected
+
+
+def test_contradictory_gpu_settings_are_refused():
+    with pytest.raises(ConfigError, match="train.device is cuda but train.gpus is 0"):
+        process_count({"device": "cuda", "gpus": 0}, None)
+    with pytest.raises(ConfigError, match="--nproc 3: a run trains with one process per GPU"):
+        process_count({"device": "cuda", "gpus": 2}, 3)
+    with pytest.raises(ConfigError, match="--nproc 0"):
+        process_count({"device": "cpu", "gpus": 0}, 0)
