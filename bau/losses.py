@@ -78,11 +78,12 @@ def alignment_loss(
     reference without its weighting strategy: the plain mean over same-identity pairs).
     """
     dist = squared_euclidean(f_s, f_w)
-    if weights is None:
-        weights = torch.ones_like(dist)
-    mask = targets.unsqueeze(1) == targets.unsqueeze(0)
-    w = weights[mask].to(dist.dtype)
-    return (dist[mask] * w).sum() / w.sum()
+    # Pairs outside M get weight 0: a B x B product instead of boolean indexing, which would
+    # make the GPU report the number of pairs to the CPU at every step.
+    w = (targets.unsqueeze(1) == targets.unsqueeze(0)).to(dist.dtype)
+    if weights is not None:
+        w = w * weights.to(dist.dtype)
+    return (dist * w).sum() / w.sum()
 
 
 def uniformity_loss(f: torch.Tensor, t: float = 2.0) -> torch.Tensor:

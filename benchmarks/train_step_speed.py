@@ -16,10 +16,11 @@ import time
 import torch
 import torch.nn.functional as F
 
-from bau import losses
+from bau.config import validate_run
 from bau.memory import MemoryBank
 from bau.models import create_model, param_groups
 from bau.models.views import forward_views
+from bau.training.objective import compute_losses, total_loss, view_outputs
 
 
 def main() -> None:
@@ -46,6 +47,7 @@ def main() -> None:
     prototypes = F.normalize(torch.randn(args.num_classes, model.feat_dim), dim=1)
     memory = MemoryBank(prototypes, torch.arange(args.num_classes) % args.domains).to(device)
 
+    method = validate_run({})["method"]  # BAU with the reference's hyper-parameters
     b = args.ids * args.instances
     y = torch.repeat_interleave(torch.randperm(args.num_classes)[: args.ids], args.instances).to(device)
     d = memory.labels[y]
@@ -55,19 +57,11 @@ def main() -> None:
     def step() -> float:
         started = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        (emb_w, f_w, logits_w), (_, f_s, _) = forward_views(model, x_w, x_s, args.bn_views)
-        f_w, f_s = F.normalize(f_w), F.normalize(f_s)
-        weights = losses.reliability_weights(f_w, f_s, k=10)
-        loss = (
-            losses.cross_entropy_label_smooth(logits_w, y)
-            + losses.triplet_hard(emb_w, y, margin=0.3)
-            + 1.5 * losses.alignment_loss(f_s, f_w, y, weights)
-            + 0.5 * (losses.uniformity_loss(f_w) + losses.uniformity_loss(f_s))
-            + 0.5 * sum(losses.domain_uniformity_loss(f, d, memory.features, memory.labels) for f in (f_w, f_s))
-        )
+        out = view_outputs(*forward_views(model, x_w, x_s, args.bn_views))
+        loss = total_loss(compute_losses(out, y, d, memory, method), method["lam"])
         loss.backward()
         optimizer.step()
-        memory.update(f_w.detach(), y)
+        memory.update(out.f_w.detach(), y)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         return time.perf_counter() - started

@@ -6,6 +6,6 @@ training pipeline (transforms, sampler, loaders) lives in its own modules.
 """
 
 from bau.data.base import ImageItem, ReIDDataset
-from bau.data.registry import DATASET_NAMES, create_dataset, directions, num_splits
+from bau.data.registry import DATASET_NAMES, create_dataset, create_datasets, directions, num_splits
 
-__all__ = ["DATASET_NAMES", "ImageItem", "ReIDDataset", "create_dataset", "directions", "num_splits"]
+__all__ = ["DATASET_NAMES", "ImageItem", "ReIDDataset", "create_dataset", "create_datasets", "directions", "num_splits"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bau.data.base import ImageItem, Layout, ReIDDataset
+from bau.data.base import Layout, ReIDDataset, relabel
 from bau.data.stats import DatasetStats
 
 FOLDER = "cuhk02"
@@ -29,18 +29,14 @@ LAYOUT = Layout(
 
 def load_dg(root: Path) -> ReIDDataset:
     LAYOUT.check(root)
-    train: list[ImageItem] = []
-    offset = 0
-    for k, pair in enumerate(PAIRS):
-        rows = [
-            (str(path), path.name.split("_")[0], 2 * k + c)
-            for c, cam in enumerate(CAMERAS)
-            for path in LAYOUT.image_paths(root, f"{FOLDER}/Dataset/{pair}/{cam}")
-        ]
-        labels = {pid: offset + i for i, pid in enumerate(sorted({pid for _, pid, _ in rows}))}
-        train += [ImageItem(path, labels[pid], camid) for path, pid, camid in rows]
-        offset += len(labels)
-    return ReIDDataset("cuhk02dg", Path(root), train)
+    # Keyed by (pair, pid): the labels of each pair form one block, pairs in order. The
+    # camid is the folder's position in LAYOUT.image_dirs (pair-major: 2 * pair + camera).
+    keyed = [
+        (str(path), (camid // len(CAMERAS), path.name.split("_")[0]), camid)
+        for camid, folder in enumerate(LAYOUT.image_dirs)
+        for path in LAYOUT.image_paths(root, folder)
+    ]
+    return ReIDDataset("cuhk02dg", Path(root), relabel(keyed))
 
 
 def count(root: Path) -> DatasetStats:

@@ -8,7 +8,7 @@ turns one split entry into a :class:`ReIDDataset`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -91,27 +91,50 @@ def create_dataset(name: str, root: str | Path, *, split_id: int = 0, split_seed
     reused while the seed and the file list are unchanged), computed in memory otherwise.
     ``direction="b_to_a"`` (VIPeR only) swaps query and gallery: query = cam_b, gallery = cam_a.
     """
+    views = create_datasets(name, root, [split_id], split_seed=split_seed, splits_dir=splits_dir,
+                            query_directions=(direction,))
+    return views[split_id, direction]
+
+
+def create_datasets(name: str, root: str | Path, split_ids: Sequence[int], *, split_seed: int = 1,
+                    splits_dir: str | Path | None = None,
+                    query_directions: Sequence[str] = ("a_to_b",)) -> dict[tuple[int, str], ReIDDataset]:
+    """:func:`create_dataset` of every ``(split, direction)``, keyed so; the dataset (or its
+    split file) is read once for all of them."""
     spec = get_spec(name)
     root = Path(root)
-    if direction not in directions(name, both=True):
-        raise ConfigError(f"{name}: direction {direction!r} is not available; "
-                          f"choose one of {', '.join(directions(name, both=True))}")
+    available = directions(name, both=True)
+    for direction in query_directions:
+        if direction not in available:
+            raise ConfigError(f"{name}: direction {direction!r} is not available; choose one of {', '.join(available)}")
     if not spec.has_splits:
-        if split_id != 0:
-            raise ConfigError(f"{name} has one fixed split; split_id must be 0, not {split_id}")
-        return spec.load(root)
-    if not 0 <= split_id < num_splits(name):
-        raise ConfigError(f"{name}: split_id {split_id} is out of range 0..{num_splits(name) - 1}")
-    if splits_dir is None:
-        entry = spec.module.make_splits(root, split_seed)[split_id]
-    else:
-        from bau.data.splits import ensure_splits, read_splits  # splits imports this module
+        for split_id in split_ids:
+            if split_id != 0:
+                raise ConfigError(f"{name} has one fixed split; split_id must be 0, not {split_id}")
+        dataset = spec.load(root)
+        return {(0, direction): dataset for direction in query_directions}
+    for split_id in split_ids:
+        if not 0 <= split_id < num_splits(name):
+            raise ConfigError(f"{name}: split_id {split_id} is out of range 0..{num_splits(name) - 1}")
+    entries = split_entries(name, root, split_seed, splits_dir)
+    views = {}
+    for split_id in split_ids:
+        for direction in query_directions:
+            dataset = from_entry(name, root, entries[split_id])
+            if direction == "b_to_a":
+                dataset.query, dataset.gallery = dataset.gallery, dataset.query
+            views[split_id, direction] = dataset
+    return views
 
-        entry = read_splits(ensure_splits(name, root, split_seed, splits_dir))[split_id]
-    dataset = from_entry(name, root, entry)
-    if direction == "b_to_a":
-        dataset.query, dataset.gallery = dataset.gallery, dataset.query
-    return dataset
+
+def split_entries(name: str, root: Path, split_seed: int, splits_dir: str | Path | None) -> list[SplitEntry]:
+    """The splits of a small dataset: from its split file under ``splits_dir`` (made on first
+    use), or computed in memory when ``splits_dir`` is None."""
+    if splits_dir is None:
+        return get_spec(name).module.make_splits(root, split_seed)
+    from bau.data.splits import ensure_splits, read_splits  # splits imports this module
+
+    return read_splits(ensure_splits(name, root, split_seed, splits_dir))
 
 
 def from_entry(name: str, root: Path, entry: SplitEntry) -> ReIDDataset:

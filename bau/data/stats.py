@@ -47,7 +47,7 @@ class DatasetStats:
 
 @dataclass(frozen=True)
 class PublishedStats:
-    """Published counts of one dataset and where they were published."""
+    """Expected counts of one dataset and where they come from (a publication, or bau.synth)."""
 
     stats: DatasetStats
     source: str
@@ -106,5 +106,3 @@ PUBLISHED: dict[str, PublishedStats] = {
         "Tracking', PETS 2007 (REFERENCE 1.13)",
     ),
 }
-
-PUBLISHED_STATS: dict[str, DatasetStats] = {name: entry.stats for name, entry in PUBLISHED.items()}

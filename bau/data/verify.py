@@ -22,18 +22,11 @@ from PIL import Image
 
 from bau.data.base import SYNTHETIC_MARKER
 from bau.data.registry import DATASET_NAMES, DatasetSpec, get_spec
-from bau.data.stats import PUBLISHED, DatasetStats
+from bau.data.stats import PUBLISHED, DatasetStats, PublishedStats
 from bau.errors import BauError, DatasetError
 from bau.io import read_json, write_json
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class Expected:
-    stats: DatasetStats
-    source: str
-    note: str = ""
 
 
 def decode_error(path: Path) -> str | None:
@@ -57,11 +50,11 @@ def find_unreadable(paths: list[Path], workers: int,
     return [{"path": str(path), "error": decoded[path]} for path in paths if decoded[path]]
 
 
-def expected_counts(root: Path) -> tuple[dict[str, Expected], str, list[str]]:
+def expected_counts(root: Path) -> tuple[dict[str, PublishedStats], str, list[str]]:
     """(expected counts by folder-level name, where they come from, warnings)."""
     marker = root / SYNTHETIC_MARKER
     if not marker.is_file():
-        published = {name: Expected(entry.stats, f"published: {entry.source}", entry.note)
+        published = {name: PublishedStats(entry.stats, f"published: {entry.source}", entry.note)
                      for name, entry in PUBLISHED.items()}
         return published, "published", []
     scale = read_json(marker).get("scale")
@@ -73,10 +66,10 @@ def expected_counts(root: Path) -> tuple[dict[str, Expected], str, list[str]]:
     except (ImportError, NotImplementedError) as err:
         return {}, origin, [f"{root} is a synthetic benchmark ({marker.name}) but {origin} is not available "
                             f"({type(err).__name__}: {err}); counts were not checked"]
-    return {name: Expected(stats, origin) for name, stats in table.items()}, origin, []
+    return {name: PublishedStats(stats, origin) for name, stats in table.items()}, origin, []
 
 
-def compare_counts(found: DatasetStats, expected: Expected) -> list[str]:
+def compare_counts(found: DatasetStats, expected: PublishedStats) -> list[str]:
     """One warning per differing count (both numbers), then where the expected ones come from."""
     warnings = []
     for field in dataclasses.fields(DatasetStats):
@@ -108,7 +101,7 @@ def _parse_check(spec: DatasetSpec, root: Path) -> DatasetStats:
     return spec.count(root)
 
 
-def verify_dataset(name: str, root: Path, expected: dict[str, Expected], workers: int,
+def verify_dataset(name: str, root: Path, expected: dict[str, PublishedStats], workers: int,
                    decoded: dict[Path, str | None] | None = None) -> dict:
     spec = get_spec(name)
     errors = list(spec.layout.problems(root))

@@ -40,10 +40,6 @@ def world_size() -> int:
     return dist.get_world_size() if is_distributed() else 1
 
 
-def is_main_process() -> bool:
-    return rank() == 0
-
-
 #: How long a collective waits for the other ranks. Rank 0 evaluates (and writes checkpoints)
 #: while the others wait at a barrier, so this bounds one evaluation, not one step.
 COLLECTIVE_TIMEOUT = timedelta(hours=2)

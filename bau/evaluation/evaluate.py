@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bau.data import ReIDDataset, create_dataset, directions, num_splits
+from bau.data import ReIDDataset, create_datasets, directions, num_splits
 from bau.data.base import SYNTHETIC_MARKER
 from bau.errors import ConfigError, DatasetError
 from bau.devices import resolve_device
@@ -63,13 +63,14 @@ def evaluate_model(
     splits = list(range(num_splits(dataset_name))) if splits is None else list(splits)
     if not splits:
         raise ConfigError(f"{dataset_name}: no split to evaluate")
-    views = {
-        (split, direction): create_dataset(
-            dataset_name, data_root, split_id=split, split_seed=split_seed, splits_dir=splits_dir, direction=direction
-        )
-        for split in splits
-        for direction in directions(dataset_name, viper_both_directions)
-    }
+    views = create_datasets(
+        dataset_name,
+        data_root,
+        splits,
+        split_seed=split_seed,
+        splits_dir=splits_dir,
+        query_directions=directions(dataset_name, viper_both_directions),
+    )
     paths = list(dict.fromkeys(item.path for view in views.values() for item in (*view.query, *view.gallery)))
     row = {path: index for index, path in enumerate(paths)}
     log.info("%s: extracting features of %d images for %d split(s)", dataset_name, len(paths), len(splits))

@@ -135,9 +135,14 @@ def squared_euclidean_chunks(qf: torch.Tensor, gf: torch.Tensor, chunk_size: int
     """Row chunks of ``|q|^2 + |g|^2 - 2 q.g``, computed as the reference computes the full matrix."""
     g_norms = squared_norms(gf)
     for start in range(0, qf.shape[0], chunk_size):
-        q = qf[start : start + chunk_size]
-        dist = squared_norms(q)[:, None] + g_norms[None, :]
-        yield dist.addmm_(q, gf.t(), beta=1, alpha=-2)
+        yield squared_euclidean(qf[start : start + chunk_size], gf, g_norms)
+
+
+def squared_euclidean(q: torch.Tensor, g: torch.Tensor, g_norms: torch.Tensor) -> torch.Tensor:
+    """``|q|^2 + |g|^2 - 2 q.g`` (len(q) x len(g)) as the reference computes it; ``g_norms``
+    are ``squared_norms(g)``, computed once by callers that go over ``g`` in chunks."""
+    dist = squared_norms(q)[:, None] + g_norms[None, :]
+    return dist.addmm_(q, g.t(), beta=1, alpha=-2)
 
 
 def squared_norms(x: torch.Tensor, rows_per_block: int = 1 << 12) -> torch.Tensor:

@@ -41,7 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from bau.metrics.rank import squared_norms
+from bau.metrics.rank import squared_euclidean, squared_norms
 
 #: Triples (query, shared neighbour, gallery item) expanded at once in the Jaccard step, and
 #: query x gallery entries of one Jaccard block.
@@ -79,8 +79,7 @@ def reranked_distance_chunks(
 
 def _squared_squared(rows: torch.Tensor, feats: torch.Tensor, norms: torch.Tensor) -> torch.Tensor:
     """``D2``: the reference's squared Euclidean distance of ``rows`` to ``feats``, squared again."""
-    dist = squared_norms(rows)[:, None] + norms[None, :]
-    return dist.addmm_(rows, feats.t(), beta=1, alpha=-2).pow_(2)
+    return squared_euclidean(rows, feats, norms).pow_(2)
 
 
 def _initial_neighbours(feats: torch.Tensor, k: int, chunk_size: int) -> tuple[torch.Tensor, torch.Tensor]:

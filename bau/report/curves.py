@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bau.report.plotting import label_colours, new_figure, styled
+from bau.report.plotting import grid_shape, label_colours, new_figure, panel_axes, styled
 
 # losses.jsonl fields, in panel order, with their panel titles.
 LOSS_PANELS = {
@@ -21,16 +21,6 @@ LOSS_PANELS = {
     "uniform": "uniformity",
     "domain": "domain uniformity",
 }
-
-
-def _grid(figure: Figure, panels: int, max_cols: int = 3):
-    """``panels`` axes in rows of at most ``max_cols``; unused cells removed."""
-    ncols = min(max_cols, panels)
-    nrows = math.ceil(panels / ncols)
-    axes = list(figure.subplots(nrows, ncols, squeeze=False).flat)
-    for ax in axes[panels:]:
-        figure.delaxes(ax)
-    return axes[:panels], ncols
 
 
 def smoothing_window(length: int) -> int:
@@ -49,9 +39,9 @@ def plot_loss_curves(
     Terms a run did not use (null in its log) are left out of that run's panel.
     """
     terms = [t for t in LOSS_PANELS if any(t in f.columns and f[t].notna().any() for _, f in runs)]
-    ncols = min(3, len(terms))
-    figure = new_figure(3.4 * ncols, 2.5 * math.ceil(len(terms) / ncols) + 0.6)
-    axes, ncols = _grid(figure, len(terms))
+    rows, ncols = grid_shape(len(terms))
+    figure = new_figure(3.4 * ncols, 2.5 * rows + 0.6)
+    axes = panel_axes(figure, len(terms))
     windows = []
     colour_of = label_colours([label for label, _ in runs])
     run_colours = [colour_of[label] for label, _ in runs]
@@ -97,11 +87,10 @@ def plot_cmc(
     panels: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for panel, label, metrics in curves:
         panels.setdefault(panel, []).append((label, metrics))
-    ncols = min(3, len(panels))
-    rows = math.ceil(len(panels) / ncols)
+    rows, ncols = grid_shape(len(panels))
     legend_lines = max(len(e) for e in panels.values())
     figure = new_figure(max(4.8, 4.2 * ncols), rows * (3.0 + 0.2 * legend_lines + 0.5) + 0.4)
-    axes, _ = _grid(figure, len(panels))
+    axes = panel_axes(figure, len(panels))
     colour_of = label_colours([label for _, label, _ in curves])
     for ax, (panel, entries) in zip(axes, panels.items()):
         lowest, splits, last_rank = 100.0, 1, 1

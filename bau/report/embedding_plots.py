@@ -3,7 +3,6 @@ Figures 1 and 4) and a t-SNE map of source and target features coloured by domai
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from bau.errors import BauError
-from bau.report.plotting import colours, label_colours, new_figure, styled
+from bau.report.plotting import colours, grid_shape, label_colours, new_figure, panel_axes, styled
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,10 @@ def plot_align_uniform(
     panels: dict[str, list[AlignUniformPoint]] = {}
     for point in points:
         panels.setdefault(point.panel, []).append(point)
-    ncols = min(3, len(panels))
-    rows = math.ceil(len(panels) / ncols)
+    rows, ncols = grid_shape(len(panels))
     entries = max(len(m) for m in panels.values())
     figure = new_figure(max(4.8, 4.4 * ncols), rows * (3.4 + 0.2 * entries + 0.3) + 0.4)
-    axes = list(figure.subplots(rows, ncols, squeeze=False).flat)
-    for ax in axes[len(panels) :]:
-        figure.delaxes(ax)
+    axes = panel_axes(figure, len(panels))
     colour_of = label_colours([p.label for p in points])
     style_of = {label: (colour, MARKERS[i % len(MARKERS)]) for i, (label, colour) in enumerate(colour_of.items())}
     for ax, (panel, members) in zip(axes, panels.items()):

@@ -5,6 +5,7 @@ common look, and atomic PNG + PDF output.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ParamSpec
@@ -71,6 +72,20 @@ def label_colours(labels: Sequence[str]) -> dict[str, tuple]:
         if label not in chosen:
             chosen[label] = free.pop(0)
     return {label: chosen[label] for label in labels}
+
+
+def grid_shape(panels: int, max_cols: int = 3) -> tuple[int, int]:
+    """``(rows, columns)`` of ``panels`` panels in rows of at most ``max_cols``."""
+    ncols = min(max_cols, panels)
+    return math.ceil(panels / ncols), ncols
+
+
+def panel_axes(figure: Figure, panels: int, max_cols: int = 3) -> list:
+    """``panels`` axes laid out by :func:`grid_shape`; the unused cells are removed."""
+    axes = list(figure.subplots(*grid_shape(panels, max_cols), squeeze=False).flat)
+    for ax in axes[panels:]:
+        figure.delaxes(ax)
+    return axes[:panels]
 
 
 def png_path(out: str | Path) -> Path:

@@ -8,7 +8,6 @@ JSON summary (``mAP``, ``rank1``); ``source`` says where the number comes from.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 import pandas as pd
 
@@ -17,10 +16,6 @@ from bau.report.labels import METRIC_LABELS
 
 COLUMNS = ["protocol", "target", "method", "metric", "value", "source"]
 KEY = ["protocol", "target", "method", "metric"]
-
-# (target, method, metric) -> percentage, or None where the row exists without a value.
-ReportedValues = Mapping[tuple[str, str, str], float | None]
-
 
 def load_reported(path: str | os.PathLike) -> pd.DataFrame:
     """Read and check a reported-numbers CSV; ``value`` becomes float (NaN where empty)."""
@@ -57,12 +52,3 @@ def load_reported(path: str | os.PathLike) -> pd.DataFrame:
         key = ", ".join(f"{k}={frame.at[first, k]}" for k in KEY)
         raise ConfigError(f"{path}, line {line[first]}: a second row for {key}; keep one")
     return frame.assign(value=values.astype(float))
-
-
-def reported_values(reported: pd.DataFrame, protocol: str) -> dict[tuple[str, str, str], float | None]:
-    """The rows of one protocol as ``(target, method, metric) -> value`` (None when empty)."""
-    rows = reported[reported["protocol"] == protocol]
-    return {
-        (row.target, row.method, row.metric): None if pd.isna(row.value) else float(row.value)
-        for row in rows.itertuples(index=False)
-    }

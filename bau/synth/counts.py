@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bau.data.stats import DatasetStats
 from bau.synth.layouts import DatasetPlan, build_plans
 from bau.synth.render import ImageSpec
 
@@ -18,9 +19,7 @@ def _pid(spec: ImageSpec) -> int:
     return int(spec.person[1])  # ("id", pid) or ("bad", pid, n) with pid 0 / -1
 
 
-def _market_like(plan: DatasetPlan):
-    from bau.data.stats import DatasetStats
-
+def _market_like(plan: DatasetPlan) -> DatasetStats:
     kept = [s for s in plan.images if _pid(s) != -1]  # junk is dropped by the parser
 
     def folder(name: str) -> list[ImageSpec]:
@@ -44,26 +43,20 @@ def _cameras(plan: DatasetPlan) -> int:
     return len({s.camera for s in plan.images})
 
 
-def _cuhksysu(plan: DatasetPlan):
-    from bau.data.stats import DatasetStats
-
+def _cuhksysu(plan: DatasetPlan) -> DatasetStats:
     return DatasetStats(train_images=len(plan.images), train_ids=_people(plan), cameras=_cameras(plan))
 
 
-def _with_cameras(plan: DatasetPlan):
-    from bau.data.stats import DatasetStats
-
+def _with_cameras(plan: DatasetPlan) -> DatasetStats:
     return DatasetStats(images=len(plan.images), ids=_people(plan), cameras=_cameras(plan))
 
 
-def _ilids(plan: DatasetPlan):
-    from bau.data.stats import DatasetStats
-
+def _ilids(plan: DatasetPlan) -> DatasetStats:
     # The parser's cameras are sequence numbers (pseudo cameras): not checked, as for real data.
     return DatasetStats(images=len(plan.images), ids=_people(plan))
 
 
-_COUNTERS: dict[str, Callable[[DatasetPlan], object]] = {
+_COUNTERS: dict[str, Callable[[DatasetPlan], DatasetStats]] = {
     **{name: _market_like for name in _MARKET_LIKE},
     "cuhk02dg": _with_cameras,
     "cuhksysu": _cuhksysu,
@@ -74,6 +67,6 @@ _COUNTERS: dict[str, Callable[[DatasetPlan], object]] = {
 }
 
 
-def expected_counts(scale: str) -> dict:
+def expected_counts(scale: str) -> dict[str, DatasetStats]:
     """``{dataset: DatasetStats}`` for the nine folder-level datasets at ``scale``."""
     return {plan.name: _COUNTERS[plan.name](plan) for plan in build_plans(scale, seed=0)}

@@ -249,7 +249,7 @@ class Trainer:
         self.scaler.update()
         if self.memory is not None:
             # After the loss, which used the old prototypes; weak views only (REFERENCE 4.3 step 5).
-            self.memory.update(out.f_w.detach().float(), y)
+            self.memory.update(out.f_w.detach(), y)  # the bank keeps fp32
         return values
 
     @staticmethod

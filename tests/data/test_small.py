@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bau.data import create_dataset, directions, num_splits
+from bau.data import create_dataset, create_datasets, directions, num_splits
 from bau.errors import ConfigError, DatasetError
 from bau.io import write_json
 from tests.data.trees import GRID_TRAIN, ILIDS_IMAGES, build_grid, build_ilids, build_prid, build_viper, write_grid_mat
@@ -111,6 +111,13 @@ def test_viper_directions(tmp_path):
     assert directions("viper") == directions("grid", both=True) == ("a_to_b",)
     with pytest.raises(ConfigError, match="direction 'b_to_a' is not available"):
         create_dataset("prid", tmp_path, direction="b_to_a")
+    # Every split and direction at once (what evaluation reads) = one create_dataset each.
+    views = create_datasets("viper", tmp_path, [3, 7], query_directions=directions("viper", both=True))
+    assert sorted(views) == [(3, "a_to_b"), (3, "b_to_a"), (7, "a_to_b"), (7, "b_to_a")]
+    for (split, direction), view in views.items():
+        assert view == create_dataset("viper", tmp_path, split_id=split, direction=direction)
+    with pytest.raises(ConfigError, match="split_id 10 is out of range 0..9"):
+        create_datasets("viper", tmp_path, [0, 10])
 
 
 def test_viper_unpaired_folders(tmp_path):

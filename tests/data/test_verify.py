@@ -8,7 +8,7 @@ import pytest
 
 from bau.cli import main as bau_main
 from bau.data import DATASET_NAMES
-from bau.data.stats import PUBLISHED, PUBLISHED_STATS, DatasetStats
+from bau.data.stats import PUBLISHED, DatasetStats
 from bau.data.verify import decode_error, verify
 from bau.io import read_json, write_json
 from tests.data.trees import MARKET, build_all, build_cuhksysu, build_grid, build_market, image_bytes, truncate
@@ -142,6 +142,6 @@ def test_synthetic_counts_unavailable_is_a_warning(tmp_path, monkeypatch):
 
 def test_published_table_has_a_source_for_every_folder():
     folders = {"market1501", "msmt17", "cuhk03", "cuhk02dg", "cuhksysu", "grid", "ilids", "prid", "viper"}
-    assert set(PUBLISHED) == set(PUBLISHED_STATS) == folders
+    assert set(PUBLISHED) == folders
     assert all(entry.source for entry in PUBLISHED.values())
-    assert PUBLISHED_STATS["market1501"].gallery_images == 15913 and PUBLISHED_STATS["msmt17"].gallery_images == 82161
+    assert PUBLISHED["market1501"].stats.gallery_images == 15913 and PUBLISHED["msmt17"].stats.gallery_images == 82161

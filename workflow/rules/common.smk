@@ -2,6 +2,7 @@
 # tables and figures it asks for, and the path of every output. Definitions only: the rules
 # live in the other files (snakemake --lint wants functions and rules apart).
 
+import functools
 import importlib.util
 import os
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 from snakemake.logging import logger
 
 from bau.config import config_hash, fill_defaults, load_schema, resolve_run, validate
-from bau.data.registry import get_spec, num_splits
+from bau.data.registry import get_spec
 from bau.evaluation.cli import resolve_checkpoint
 from bau.errors import ConfigError
 from bau.io import read_json, write_text, write_yaml
@@ -138,9 +139,15 @@ def run_spec(wildcards):
     return PROTOCOLS[wildcards.protocol]["runs"][wildcards.run]
 
 
+@functools.cache
+def resolved_run(protocol, run, method):
+    """The full configuration of one run (bau.config.resolve_run), resolved once per process.
+    Callers only read it."""
+    return resolve_run(SETTINGS, protocol, run, method)
+
+
 def run_config(wildcards):
-    """The full configuration of one run (bau.config.resolve_run)."""
-    return resolve_run(SETTINGS, wildcards.protocol, wildcards.run, wildcards.method)
+    return resolved_run(wildcards.protocol, wildcards.run, wildcards.method)
 
 
 def run_hash(wildcards):
@@ -188,7 +195,7 @@ def folder_of(dataset):
 
 def has_splits(dataset):
     """GRID, iLIDS, PRID and VIPeR: test sets in 10 pinned splits (bau.data.splits)."""
-    return num_splits(dataset) > 1
+    return get_spec(dataset).has_splits
 
 
 # Every dataset folder the configured runs read.
@@ -271,13 +278,18 @@ def protocol_metrics(protocol):
     return [metrics_file(p, t, m) for p, t, m in EVALUATIONS if p == protocol]
 
 
-def table_metrics(wildcards):
-    table = TABLES[wildcards.table]
+def table_evaluations(table):
+    """(protocol, target, method) of every evaluation a table shows, in EVALUATIONS order."""
+    spec = TABLES[table]
     return [
-        metrics_file(p, t, m)
+        (p, t, m)
         for p, t, m in EVALUATIONS
-        if p == table["protocol"] and m in table["methods"]
+        if p == spec["protocol"] and m in spec["methods"]
     ]
+
+
+def table_metrics(wildcards):
+    return [metrics_file(*e) for e in table_evaluations(wildcards.table)]
 
 
 TABLE_FORMATS = ["md", "csv", "tex"]
@@ -428,12 +440,7 @@ def run_finals(wildcards):
 
 
 def table_features(wildcards):
-    return [
-        features_file(p, t, m)
-        for p, t, m in EVALUATIONS
-        if p == TABLES[wildcards.table]["protocol"]
-        and m in TABLES[wildcards.table]["methods"]
-    ]
+    return [features_file(*e) for e in table_evaluations(wildcards.table)]
 
 
 def target_features(wildcards):
@@ -495,7 +502,7 @@ def tsne_targets(wildcards):
 def eval_options(wildcards):
     """`bau evaluate` options from the evaluated run's `eval` settings."""
     run = run_of(wildcards.protocol, wildcards.target)
-    resolved = resolve_run(SETTINGS, wildcards.protocol, run, wildcards.method)
+    resolved = resolved_run(wildcards.protocol, run, wildcards.method)
     settings, workers = resolved["eval"], resolved["data"]["workers"]
     options = [
         f"--batch-size {settings['batch_size']}",
