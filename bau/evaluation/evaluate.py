@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from bau.data import ReIDDataset, create_datasets, directions, num_splits
-from bau.data.base import SYNTHETIC_MARKER
+from bau.datasets import ReIDDataset, create_datasets, directions, num_splits
+from bau.datasets.base import SYNTHETIC_MARKER
 from bau.errors import ConfigError, DatasetError
 from bau.devices import resolve_device
 from bau.evaluation.features import extract_features

@@ -19,8 +19,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from bau.data.loaders import ImageDataset
-from bau.data.transforms import build_test_transform
+from bau.pipeline.loaders import ImageDataset
+from bau.pipeline.transforms import build_test_transform
 from bau.devices import resolve_device
 from bau.errors import DatasetError
 

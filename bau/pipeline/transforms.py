@@ -14,8 +14,8 @@ import torch
 import torchvision.transforms.v2 as T
 from PIL import Image
 
-from bau.data.erasing import IMAGENET_MEAN, RandomErasing
-from bau.data.randaugment import RandAugment
+from bau.pipeline.erasing import IMAGENET_MEAN, RandomErasing
+from bau.pipeline.randaugment import RandAugment
 from bau.errors import ConfigError
 
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -29,9 +29,9 @@ from tqdm import tqdm
 
 from bau import __version__
 from bau.config import config_hash
-from bau.data import create_dataset
-from bau.data.loaders import build_train_loader
-from bau.data.multisource import merge_sources
+from bau.datasets import create_dataset
+from bau.pipeline.loaders import build_train_loader
+from bau.datasets.multisource import merge_sources
 from bau.devices import resolve_device
 from bau.distributed import ddp
 from bau.errors import BauError, TrainingError

@@ -7,9 +7,12 @@ import sys
 
 import pytest
 
-from bau.data import DATASET_NAMES, create_dataset, num_splits
+from bau.datasets import (
+    DATASET_NAMES, DatasetParser, ReIDDataset, _registry, create_dataset, get_parser, list_datasets, num_splits,
+    register_dataset,
+)
 from bau.errors import ConfigError
-from tests.data.trees import build_all
+from tests.fixtures.datasets import build_all
 
 
 def test_reference_names():
@@ -37,6 +40,39 @@ def test_unknown_name_and_split_of_a_fixed_dataset(tmp_path):
         create_dataset("market1501", tmp_path, split_id=1)
 
 
-def test_importing_bau_data_does_not_import_torch():
-    code = "import sys, bau.data, bau.data.verify, bau.data.splits; print('torch' in sys.modules)"
+def test_importing_bau_datasets_does_not_import_torch():
+    code = "import sys, bau.datasets, bau.datasets.verify, bau.datasets.splits; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_parser_contract_rejects_ambiguous_parsers():
+    market = get_parser("market1501")
+    viper = get_parser("viper")
+    with pytest.raises(TypeError, match="give exactly one of load and make_splits"):
+        DatasetParser("both", market.layout, market.count, load=market.load, make_splits=viper.make_splits,
+                      fingerprint=viper.fingerprint)
+    with pytest.raises(TypeError, match="give exactly one of load and make_splits"):
+        DatasetParser("neither", market.layout, market.count)
+    with pytest.raises(TypeError, match="make_splits needs a fingerprint"):
+        DatasetParser("no_fingerprint", viper.layout, viper.count, make_splits=viper.make_splits, num_splits=10)
+    with pytest.raises(TypeError, match="has one split, not 3"):
+        DatasetParser("fixed", market.layout, market.count, load=market.load, num_splits=3)
+
+
+def test_register_dataset_makes_a_name_usable(tmp_path, monkeypatch):
+    monkeypatch.setattr(_registry, "_PARSERS", dict(_registry._PARSERS))  # leave the real registry as it was
+    build_all(tmp_path)
+    market = get_parser("market1501")
+    register_dataset(DatasetParser("market_train_only", market.layout, market.count,
+                                   load=lambda root: ReIDDataset("market_train_only", root, market.load(root).train)))
+    assert "market_train_only" in list_datasets() and "market_train_only" not in DATASET_NAMES
+    dataset = create_dataset("market_train_only", tmp_path)
+    assert dataset.num_train_pids == 3 and dataset.query == [] and num_splits("market_train_only") == 1
+    with pytest.raises(ConfigError, match="dataset 'market1501' is already registered"):
+        register_dataset(market)
+
+
+def test_dg_variants_share_their_folder():
+    assert get_parser("market1501dg").layout is get_parser("market1501").layout
+    assert [get_parser(name).folder_key for name in ("msmt17dg", "cuhk03dg", "cuhk02dg", "grid")] == [
+        "msmt17", "cuhk03", "cuhk02dg", "grid"]

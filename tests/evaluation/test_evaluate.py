@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 import bau
-from bau.data import create_dataset
-from bau.data.transforms import build_test_transform
+from bau.datasets import create_dataset
+from bau.pipeline.transforms import build_test_transform
 from bau.errors import ConfigError
 from bau.evaluation import evaluate_model, extract_features
 from bau.metrics import evaluate_rank
