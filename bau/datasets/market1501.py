@@ -12,7 +12,13 @@ from functools import partial
 from pathlib import Path
 
 from bau.datasets.base import (
-    Layout, ReIDDataset, check_range, market_style, market_style_counts, market_style_dg, parse_name,
+    Layout,
+    ReIDDataset,
+    check_range,
+    market_style,
+    market_style_counts,
+    market_style_dg,
+    parse_name,
 )
 from bau.datasets.stats import DatasetStats
 

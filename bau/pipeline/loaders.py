@@ -23,9 +23,9 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from bau.errors import ConfigError, TrainingError
 from bau.pipeline.sampler import RandomIdentitySampler
 from bau.pipeline.transforms import build_train_transforms
-from bau.errors import ConfigError, TrainingError
 
 if TYPE_CHECKING:
     from bau.datasets.multisource import MultiSourceTrain

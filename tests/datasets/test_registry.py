@@ -8,7 +8,14 @@ import sys
 import pytest
 
 from bau.datasets import (
-    DATASET_NAMES, DatasetParser, ReIDDataset, _registry, create_dataset, get_parser, list_datasets, num_splits,
+    DATASET_NAMES,
+    DatasetParser,
+    ReIDDataset,
+    _registry,
+    create_dataset,
+    get_parser,
+    list_datasets,
+    num_splits,
     register_dataset,
 )
 from bau.errors import ConfigError

@@ -7,7 +7,15 @@ import pytest
 from bau.datasets import create_dataset, create_datasets, directions, num_splits
 from bau.errors import ConfigError, DatasetError
 from bau.io import write_json
-from tests.fixtures.datasets import GRID_TRAIN, ILIDS_IMAGES, build_grid, build_ilids, build_prid, build_viper, write_grid_mat
+from tests.fixtures.datasets import (
+    GRID_TRAIN,
+    ILIDS_IMAGES,
+    build_grid,
+    build_ilids,
+    build_prid,
+    build_viper,
+    write_grid_mat,
+)
 
 
 def name(item) -> str:

@@ -12,9 +12,17 @@ from bau.cli import main as bau_main
 from bau.datasets import DATASET_NAMES
 from bau.datasets.stats import PUBLISHED, DatasetStats
 from bau.datasets.verify import decode_error, verify, verify_groups, verify_key
-from tests.fixtures.datasets import build_cuhk03
 from bau.io import read_json, write_json
-from tests.fixtures.datasets import MARKET, build_all, build_cuhksysu, build_grid, build_market, image_bytes, truncate
+from tests.fixtures.datasets import (
+    MARKET,
+    build_all,
+    build_cuhk03,
+    build_cuhksysu,
+    build_grid,
+    build_market,
+    image_bytes,
+    truncate,
+)
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".bmp"])
