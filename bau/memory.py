@@ -64,13 +64,13 @@ class MemoryBank(nn.Module):
     ) -> MemoryBank:
         """Prototypes from ``model``'s eval-mode features of every training image (REFERENCE 4.1 step 4).
 
-        ``train_set`` is a :class:`bau.data.multisource.MultiSourceTrain`; images are read in
+        ``train_set`` is a :class:`bau.datasets.multisource.MultiSourceTrain`; images are read in
         sorted-path order with the test transform, ``cfg`` is the resolved run config.
         """
         from torch.utils.data import DataLoader
 
-        from bau.data.loaders import ImageDataset
-        from bau.data.transforms import build_test_transform
+        from bau.pipeline.loaders import ImageDataset
+        from bau.pipeline.transforms import build_test_transform
 
         items = sorted(train_set.items, key=lambda item: item.path)
         transform = build_test_transform(cfg["model"]["height"], cfg["model"]["width"])

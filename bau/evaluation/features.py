@@ -19,10 +19,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from bau.data.loaders import ImageDataset
-from bau.data.transforms import build_test_transform
 from bau.devices import resolve_device
 from bau.errors import DatasetError
+from bau.pipeline.loaders import ImageDataset
+from bau.pipeline.transforms import build_test_transform
 
 #: What ``images`` may hold: paths, dataset items whose first field is a path, or PIL images.
 ImageSource = str | os.PathLike | Sequence[Any] | Image.Image

@@ -29,9 +29,8 @@ from tqdm import tqdm
 
 from bau import __version__
 from bau.config import config_hash
-from bau.data import create_dataset
-from bau.data.loaders import build_train_loader
-from bau.data.multisource import merge_sources
+from bau.datasets import create_dataset
+from bau.datasets.multisource import merge_sources
 from bau.devices import resolve_device
 from bau.distributed import ddp
 from bau.errors import BauError, TrainingError
@@ -40,6 +39,7 @@ from bau.io import read_json, read_yaml, write_json, write_yaml
 from bau.memory import MemoryBank
 from bau.models import create_model
 from bau.models.views import forward_views
+from bau.pipeline.loaders import build_train_loader
 from bau.training.checkpoint import load_checkpoint, save_checkpoint
 from bau.training.objective import (
     LOSS_TERMS,

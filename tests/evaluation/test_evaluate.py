@@ -8,12 +8,12 @@ import torch
 from PIL import Image
 
 import bau
-from bau.data import create_dataset
-from bau.data.transforms import build_test_transform
+from bau.datasets import create_dataset
 from bau.errors import ConfigError
 from bau.evaluation import evaluate_model, extract_features
 from bau.metrics import evaluate_rank
 from bau.models import load_model
+from bau.pipeline.transforms import build_test_transform
 from tests.evaluation.tiny_data import HEIGHT, WIDTH, make_checkpoint
 
 

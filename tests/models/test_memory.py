@@ -99,7 +99,7 @@ def test_init_from_model_uses_class_means_of_eval_features(tmp_path):
 
     from bau.models import create_model
 
-    TrainItem = namedtuple("TrainItem", "path pid camid domain")  # the fields of bau.data.multisource.TrainItem
+    TrainItem = namedtuple("TrainItem", "path pid camid domain")  # the fields of bau.datasets.multisource.TrainItem
 
     colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (250, 10, 0), (0, 0, 0)]
     items = []
@@ -119,7 +119,7 @@ def test_init_from_model_uses_class_means_of_eval_features(tmp_path):
     memory = MemoryBank.init_from_model(model, TrainSet, cfg, "cpu", momentum=0.1)
     assert model.training  # mode restored
 
-    from bau.data.transforms import build_test_transform
+    from bau.pipeline.transforms import build_test_transform
 
     transform = build_test_transform(32, 16)
     model.eval()

@@ -1,85 +1,18 @@
-"""The twelve reference dataset names and how to build each one.
+"""``create_dataset`` / ``create_datasets``: a :class:`ReIDDataset` from a registered name.
 
-Datasets with a fixed train/query/gallery (or training-only) split have a ``load`` function.
-The small test datasets (grid, ilids, prid, viper) have ten splits each, made by
-``make_splits(root, seed)`` and pinned in a split file (bau.data.splits); ``create_dataset``
-turns one split entry into a :class:`ReIDDataset`.
+Fixed-split datasets are read by their parser's ``load``; for grid, ilids, prid and viper one
+split entry (from a pinned split file, or computed in memory) becomes the dataset.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
-from bau.data import cuhk02, cuhk03, cuhksysu, grid, ilids, market1501, msmt17, prid, viper
-from bau.data.base import ImageItem, Layout, ReIDDataset, SplitEntry
-from bau.data.stats import DatasetStats
+from bau.datasets._registry import directions, get_parser, num_splits
+from bau.datasets.base import ImageItem, ReIDDataset, SplitEntry
+from bau.datasets.splits import ensure_splits, read_splits
 from bau.errors import ConfigError
-
-DIRECTIONS = ("a_to_b", "b_to_a")
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    module: ModuleType  # the parser module of the dataset folder
-    load: Callable[[Path], ReIDDataset] | None  # None for the split datasets
-
-    @property
-    def folder_name(self) -> str:
-        """Folder-level name (keys of bau.data.stats and bau.synth.expected_counts)."""
-        return self.layout.dataset
-
-    @property
-    def layout(self) -> Layout:
-        return self.module.LAYOUT
-
-    @property
-    def has_splits(self) -> bool:
-        return self.load is None
-
-    def count(self, root: Path) -> DatasetStats:
-        return self.module.count(root)
-
-
-SPECS: dict[str, DatasetSpec] = {
-    spec.name: spec
-    for spec in (
-        DatasetSpec("market1501", market1501, market1501.load),
-        DatasetSpec("market1501dg", market1501, market1501.load_dg),
-        DatasetSpec("msmt17", msmt17, msmt17.load),
-        DatasetSpec("msmt17dg", msmt17, msmt17.load_dg),
-        DatasetSpec("cuhk03", cuhk03, cuhk03.load),
-        DatasetSpec("cuhk03dg", cuhk03, cuhk03.load_dg),
-        DatasetSpec("cuhk02dg", cuhk02, cuhk02.load_dg),
-        DatasetSpec("cuhksysu", cuhksysu, cuhksysu.load),
-        DatasetSpec("grid", grid, None),
-        DatasetSpec("ilids", ilids, None),
-        DatasetSpec("prid", prid, None),
-        DatasetSpec("viper", viper, None),
-    )
-}
-DATASET_NAMES: tuple[str, ...] = tuple(SPECS)
-
-
-def get_spec(name: str) -> DatasetSpec:
-    if name not in SPECS:
-        raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
-    return SPECS[name]
-
-
-def num_splits(name: str) -> int:
-    """10 for grid, ilids, prid and viper; 1 for the datasets with one fixed split."""
-    spec = get_spec(name)
-    return spec.module.NUM_SPLITS if spec.has_splits else 1
-
-
-def directions(name: str, both: bool = False) -> tuple[str, ...]:
-    """Query/gallery directions to evaluate: VIPeR with ``both`` (eval.viper_both_directions)
-    gives ("a_to_b", "b_to_a"), whose metrics are averaged per split; otherwise ("a_to_b",)."""
-    return DIRECTIONS if both and name == "viper" else DIRECTIONS[:1]
 
 
 def create_dataset(name: str, root: str | Path, *, split_id: int = 0, split_seed: int = 1,
@@ -101,17 +34,17 @@ def create_datasets(name: str, root: str | Path, split_ids: Sequence[int], *, sp
                     query_directions: Sequence[str] = ("a_to_b",)) -> dict[tuple[int, str], ReIDDataset]:
     """:func:`create_dataset` of every ``(split, direction)``, keyed so; the dataset (or its
     split file) is read once for all of them."""
-    spec = get_spec(name)
+    parser = get_parser(name)
     root = Path(root)
     available = directions(name, both=True)
     for direction in query_directions:
         if direction not in available:
             raise ConfigError(f"{name}: direction {direction!r} is not available; choose one of {', '.join(available)}")
-    if not spec.has_splits:
+    if not parser.has_splits:
         for split_id in split_ids:
             if split_id != 0:
                 raise ConfigError(f"{name} has one fixed split; split_id must be 0, not {split_id}")
-        dataset = spec.load(root)
+        dataset = parser.load(root)
         return {(0, direction): dataset for direction in query_directions}
     for split_id in split_ids:
         if not 0 <= split_id < num_splits(name):
@@ -131,9 +64,7 @@ def split_entries(name: str, root: Path, split_seed: int, splits_dir: str | Path
     """The splits of a small dataset: from its split file under ``splits_dir`` (made on first
     use), or computed in memory when ``splits_dir`` is None."""
     if splits_dir is None:
-        return get_spec(name).module.make_splits(root, split_seed)
-    from bau.data.splits import ensure_splits, read_splits  # splits imports this module
-
+        return get_parser(name).make_splits(root, split_seed)
     return read_splits(ensure_splits(name, root, split_seed, splits_dir))
 
 

@@ -2,8 +2,9 @@
 
 `bau verify` counts what the parsers read from a dataset folder and compares it with these
 numbers; a count that differs is a warning showing both numbers (mirrors of a dataset differ
-slightly), a missing folder is an error. On a synthetic root the expected numbers come from
-``bau.synth.expected_counts(scale)`` instead, with the same keys and the same meaning.
+slightly), a missing folder is an error. On a synthetic root the expected numbers are those
+``bau synth`` recorded in the root's marker file (``bau.synth.expected_counts(scale)``), with
+the same keys and the same meaning.
 
 Keys are the folder-level dataset names (the DG variants market1501dg, msmt17dg and cuhk03dg
 read the folders of market1501, msmt17 and cuhk03 and are checked against those). What each

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bau.data.base import Layout, ReIDDataset, check_range, parse_name, read_folder, relabel
-from bau.data.stats import DatasetStats
+from bau.datasets.base import Layout, ReIDDataset, check_range, parse_name, read_folder, relabel
+from bau.datasets.stats import DatasetStats
 
 FOLDER = "CUHK-SYSU"
 LAYOUT = Layout(

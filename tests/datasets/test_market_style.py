@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bau.data import ImageItem, create_dataset
+from bau.datasets import ImageItem, create_dataset
 from bau.errors import DatasetError
-from tests.data.trees import MARKET, build_cuhk03, build_market, build_msmt17, write_images
+from tests.fixtures.datasets import MARKET, build_cuhk03, build_market, build_msmt17, write_images
 
 
 def rows(root, items: list[ImageItem]) -> list[tuple[str, int, int]]:

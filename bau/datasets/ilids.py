@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bau.data.base import ImageItem, Layout, SplitEntry, files_digest, relabel, split_entry
-from bau.data.stats import DatasetStats
+from bau.datasets.base import ImageItem, Layout, SplitEntry, files_digest, relabel, split_entry
+from bau.datasets.stats import DatasetStats
 from bau.errors import DatasetError
 
 FOLDER = "QMUL-iLIDS"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bau.data.base import Layout, ReIDDataset, relabel
-from bau.data.stats import DatasetStats
+from bau.datasets.base import Layout, ReIDDataset, relabel
+from bau.datasets.stats import DatasetStats
 
 FOLDER = "cuhk02"
 PAIRS = ("P1", "P2", "P3", "P4", "P5")

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from bau.data import create_dataset, create_datasets, directions, num_splits
+from bau.datasets import create_dataset, create_datasets, directions, num_splits
 from bau.errors import ConfigError, DatasetError
 from bau.io import write_json
-from tests.data.trees import GRID_TRAIN, ILIDS_IMAGES, build_grid, build_ilids, build_prid, build_viper, write_grid_mat
+from tests.fixtures.datasets import (
+    GRID_TRAIN,
+    ILIDS_IMAGES,
+    build_grid,
+    build_ilids,
+    build_prid,
+    build_viper,
+    write_grid_mat,
+)
 
 
 def name(item) -> str:

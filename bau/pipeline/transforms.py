@@ -14,9 +14,9 @@ import torch
 import torchvision.transforms.v2 as T
 from PIL import Image
 
-from bau.data.erasing import IMAGENET_MEAN, RandomErasing
-from bau.data.randaugment import RandAugment
 from bau.errors import ConfigError
+from bau.pipeline.erasing import IMAGENET_MEAN, RandomErasing
+from bau.pipeline.randaugment import RandAugment
 
 IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Padding (black) before the random crop of both training views.

@@ -11,10 +11,16 @@ import re
 from functools import partial
 from pathlib import Path
 
-from bau.data.base import (
-    Layout, ReIDDataset, check_range, market_style, market_style_counts, market_style_dg, parse_name,
+from bau.datasets.base import (
+    Layout,
+    ReIDDataset,
+    check_range,
+    market_style,
+    market_style_counts,
+    market_style_dg,
+    parse_name,
 )
-from bau.data.stats import DatasetStats
+from bau.datasets.stats import DatasetStats
 
 FOLDER = "Market-1501-v15.09.15"
 LAYOUT = Layout(

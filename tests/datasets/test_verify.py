@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import pytest
 
 from bau.cli import main as bau_main
-from bau.data import DATASET_NAMES
-from bau.data.stats import PUBLISHED, DatasetStats
-from bau.data.verify import decode_error, verify
+from bau.datasets import DATASET_NAMES
+from bau.datasets.stats import PUBLISHED, DatasetStats
+from bau.datasets.verify import decode_error, verify, verify_groups, verify_key
 from bau.io import read_json, write_json
-from tests.data.trees import MARKET, build_all, build_cuhksysu, build_grid, build_market, image_bytes, truncate
+from tests.fixtures.datasets import (
+    MARKET,
+    build_all,
+    build_cuhk03,
+    build_cuhksysu,
+    build_grid,
+    build_market,
+    image_bytes,
+    truncate,
+)
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".bmp"])
@@ -78,6 +89,31 @@ def test_every_unreadable_file_is_listed(tmp_path):
     assert entry["market1501dg"]["unreadable"] == entry["market1501"]["unreadable"]
 
 
+def test_a_dg_variant_runs_its_own_parser_checks(tmp_path, capsys):
+    """cuhk03 accepts cameras 1-8, cuhk03dg only 1-2 (the reference asserts it): a camera-3
+    image fails the DG variant's report only, named with the file and the rule."""
+    build_cuhk03(tmp_path / "data")
+    odd = tmp_path / "data/cuhk03-np/detected/bounding_box_train/0005_c3_1.png"
+    odd.write_bytes(image_bytes(".png"))
+    out = tmp_path / "verify.json"
+    assert bau_main(["verify", "cuhk03", "cuhk03dg", "--data-root", str(tmp_path / "data"), "--out", str(out)]) == 2
+    datasets = read_json(out)["datasets"]
+    assert datasets["cuhk03"]["errors"] == []
+    assert datasets["cuhk03dg"]["errors"] == [
+        f"cuhk03: camera 3 of {odd} is outside 1..2; the folder does not hold the expected dataset "
+        f"(or a file was renamed): remove or fix that file"
+    ]
+    assert "dataset check failed for cuhk03dg" in capsys.readouterr().err
+
+
+def test_verify_keys_and_groups():
+    assert [verify_key(name) for name in ("market1501", "market1501dg", "cuhk03dg", "cuhk02dg", "viper")] == [
+        "market1501", "market1501", "cuhk03", "cuhk02dg", "viper"]
+    assert verify_groups(["viper", "market1501dg", "cuhk03", "market1501", "viper", "cuhk03dg"]) == {
+        "cuhk03": ["cuhk03", "cuhk03dg"], "market1501": ["market1501", "market1501dg"], "viper": ["viper"]}
+    assert verify_groups(DATASET_NAMES).keys() == PUBLISHED.keys()
+
+
 def test_grid_folder_named_after_the_original_readme(tmp_path):
     build_grid(tmp_path)
     (tmp_path / "underground_reid").rename(tmp_path / "underground_grid")
@@ -103,41 +139,39 @@ def test_missing_data_root(tmp_path):
                                f"pass the folder that holds the dataset folders with --data-root"]
 
 
-def _synthetic(root, monkeypatch, counts):
-    import bau.synth
+def _synthetic(root, counts):
+    """A marker as `bau synth` writes it; ``counts`` None leaves out the expected counts (older markers)."""
+    marker = {"scale": "tiny", "seed": 1, "bau_version": "0"}
+    if counts is not None:
+        marker["expected_counts"] = {name: dataclasses.asdict(stats) for name, stats in counts.items()}
+    write_json(root / "bau_synthetic.json", marker)
 
-    write_json(root / "bau_synthetic.json", {"scale": "tiny", "seed": 1, "bau_version": "0"})
-    monkeypatch.setattr(bau.synth, "expected_counts", counts)
 
-
-def test_synthetic_root_uses_synth_counts(tmp_path, monkeypatch):
+def test_synthetic_root_uses_the_counts_recorded_by_synth(tmp_path):
     build_cuhksysu(tmp_path)
-    asked = []
-
-    def counts(scale):
-        asked.append(scale)
-        return {"cuhksysu": DatasetStats(train_images=4, train_ids=3, cameras=2)}
-
-    _synthetic(tmp_path, monkeypatch, counts)
+    _synthetic(tmp_path, {"cuhksysu": DatasetStats(train_images=4, train_ids=3, cameras=2)})
     report = verify(["cuhksysu"], tmp_path, workers=1)
-    assert asked == ["tiny"] and report["synthetic"] is True
+    assert report["synthetic"] is True
     assert report["expected_counts"] == "bau.synth.expected_counts('tiny')"
     assert report["datasets"]["cuhksysu"]["status"] == "ok" and report["datasets"]["cuhksysu"]["warnings"] == []
 
-    monkeypatch.setattr("bau.synth.expected_counts", lambda scale: {"cuhksysu": DatasetStats(train_images=5)})
+    _synthetic(tmp_path, {"cuhksysu": DatasetStats(train_images=5)})
     warnings = verify(["cuhksysu"], tmp_path, workers=1)["datasets"]["cuhksysu"]["warnings"]
     assert warnings[0] == "cuhksysu: train_images: found 4, expected 5"
 
 
-def test_synthetic_counts_unavailable_is_a_warning(tmp_path, monkeypatch):
+def test_synthetic_marker_without_counts_is_a_warning(tmp_path):
     build_cuhksysu(tmp_path)
-
-    def not_yet(scale):
-        raise NotImplementedError("waiting")
-
-    _synthetic(tmp_path, monkeypatch, not_yet)
+    _synthetic(tmp_path, None)
     entry = verify(["cuhksysu"], tmp_path, workers=1)["datasets"]["cuhksysu"]
     assert entry["status"] == "warning" and "counts were not checked" in entry["warnings"][0]
+    assert any("records no valid 'expected_counts'" in w and "Write the benchmark again with bau synth" in w
+               for w in entry["warnings"])
+
+
+def test_verify_does_not_import_synth():
+    code = "import sys, bau.datasets.verify; print(any(m.startswith('bau.synth') for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 
 def test_published_table_has_a_source_for_every_folder():

@@ -1,9 +1,11 @@
-"""What every dataset parser returns, and the pieces the parsers share.
+"""What every dataset parser returns, the parser contract, and the pieces the parsers share.
 
 A parser reads one dataset folder under the data root (REFERENCE section 1) into a
 :class:`ReIDDataset`: lists of :class:`ImageItem` (full image path, identity, camera). Only
 the training list is relabelled (identities 0..n-1 in sorted order of their keys, so labels are
 deterministic); query and gallery keep the raw identities, which matter only for equality.
+:class:`DatasetParser` is the contract every registered dataset name fulfils
+(bau.datasets.register_dataset).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from bau.data.stats import DatasetStats
+from bau.datasets.stats import DatasetStats
 from bau.errors import DatasetError
 
 
@@ -187,7 +189,7 @@ def market_style_dg(name: str, layout: Layout, root: Path, parse: NameParser) ->
 
 
 def market_style_counts(dataset: ReIDDataset) -> DatasetStats:
-    """Counts of a train/query/gallery dataset as ``bau verify`` compares them (bau.data.stats)."""
+    """Counts of a train/query/gallery dataset as ``bau verify`` compares them (bau.datasets.stats)."""
     items = [*dataset.train, *dataset.query, *dataset.gallery]
     return DatasetStats(
         train_images=len(dataset.train), train_ids=dataset.num_train_pids,
@@ -197,7 +199,8 @@ def market_style_counts(dataset: ReIDDataset) -> DatasetStats:
     )
 
 
-# Written by `bau synth` at the data root of the synthetic benchmark (bau.synth.MARKER).
+# Written by `bau synth` at the data root of the synthetic benchmark: its scale, seed, PRID's
+# number of shared persons and the counts `bau verify` expects (key "expected_counts").
 SYNTHETIC_MARKER = "bau_synthetic.json"
 
 SplitEntry = dict[str, list[list]]  # "train" / "query" / "gallery" -> [relative path, pid, camid]
@@ -220,3 +223,59 @@ def files_digest(root: Path, paths: Iterable[Path], extra: bytes = b"") -> str:
         digest.update(rel.encode() + b"\n")
     digest.update(extra)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class DatasetParser:
+    """How one dataset name is read from the data root: the contract of every registered dataset.
+
+    A dataset has either one fixed split, read by ``load``, or ``num_splits`` seeded splits made
+    by ``make_splits`` and pinned in split files (bau.datasets.splits), never both. Several
+    names may read one folder (e.g. ``market1501`` and its DG variant ``market1501dg``): they
+    share ``layout`` and ``count`` and differ in ``load``.
+    """
+
+    name: str
+    """The dataset name used in configs, on the command line and in result paths."""
+    layout: Layout
+    """The folders and files the dataset needs under the data root (checked before parsing)."""
+    count: Callable[[Path], DatasetStats]
+    """Counts of the folder as ``bau verify`` compares them with the published (or synthetic)
+    ones, keyed by ``folder_key`` (bau.datasets.stats says what each field counts)."""
+    load: Callable[[Path], ReIDDataset] | None = None
+    """The fixed split from the data root: relabelled train, raw-identity query and gallery
+    (training-only datasets leave query and gallery empty). Raises DatasetError on bad files."""
+    make_splits: Callable[[Path, int], list[SplitEntry]] | None = None
+    """``(root, seed)`` -> the ``num_splits`` split entries (paths relative to the root),
+    deterministic in the seed and the file list. Raises DatasetError on bad files."""
+    fingerprint: Callable[[Path], str] | None = None
+    """A digest of what ``make_splits`` reads: a split file is remade when it changes."""
+    num_splits: int = 1
+    """How many splits ``make_splits`` returns; 1 for a dataset with a fixed split."""
+
+    def __post_init__(self) -> None:
+        if (self.load is None) == (self.make_splits is None):
+            raise TypeError(f"dataset parser {self.name!r}: give exactly one of load and make_splits")
+        if self.make_splits is not None and (self.fingerprint is None or self.num_splits < 1):
+            raise TypeError(f"dataset parser {self.name!r}: make_splits needs a fingerprint and num_splits >= 1")
+        if self.load is not None and self.num_splits != 1:
+            raise TypeError(f"dataset parser {self.name!r}: a dataset read by load has one split, not {self.num_splits}")
+
+    @property
+    def has_splits(self) -> bool:
+        return self.make_splits is not None
+
+    @property
+    def folder_key(self) -> str:
+        """The folder-level name (``layout.dataset``): key of the expected counts, shared by all
+        names that read the folder."""
+        return self.layout.dataset
+
+    def check(self, root: Path) -> DatasetStats:
+        """Parse the folder as training and evaluation do (raising DatasetError): this name's own
+        rules, e.g. cuhk03dg's cameras 1-2; then return the folder's counts."""
+        if self.make_splits is not None:
+            self.make_splits(root, 1)  # validates .mat partitions, shared persons, pairs
+        else:
+            self.load(root)
+        return self.count(root)

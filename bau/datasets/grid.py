@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bau.data.base import ImageItem, Layout, SplitEntry, check_range, files_digest, split_entry
-from bau.data.stats import DatasetStats
+from bau.datasets.base import ImageItem, Layout, SplitEntry, check_range, files_digest, split_entry
+from bau.datasets.stats import DatasetStats
 from bau.errors import DatasetError
 
 FOLDER = "underground_reid"

@@ -8,10 +8,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bau.data.base import (
-    Layout, ReIDDataset, check_range, market_style, market_style_counts, market_style_dg, parse_name,
+from bau.datasets.base import (
+    Layout,
+    ReIDDataset,
+    check_range,
+    market_style,
+    market_style_counts,
+    market_style_dg,
+    parse_name,
 )
-from bau.data.stats import DatasetStats
+from bau.datasets.stats import DatasetStats
 
 FOLDER = "MSMT17"
 LAYOUT = Layout(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bau.data.base import ReIDDataset
+from bau.datasets.base import ReIDDataset
 from bau.errors import DatasetError
 
 
@@ -41,7 +41,7 @@ def merge_sources(datasets: list[ReIDDataset]) -> MultiSourceTrain:
             raise DatasetError(f"source dataset {dataset.name} (under {dataset.root}) has no training images")
         if {item.pid for item in dataset.train} != set(range(num_pids)):
             raise DatasetError(f"source dataset {dataset.name}: training labels must be 0..{num_pids - 1} "
-                               f"(relabelled); use a parser from bau.data.create_dataset")
+                               f"(relabelled); use a parser from bau.datasets.create_dataset")
         items += [TrainItem(item.path, item.pid + pid_offset, item.camid + cam_offset, domain)
                   for item in sorted(dataset.train, key=lambda item: item.path)]
         class_domains += [domain] * num_pids

@@ -7,11 +7,11 @@ import shutil
 import pytest
 
 from bau.cli import main as bau_main
-from bau.data import create_dataset
-from bau.data.splits import ensure_splits, read_splits, split_file
+from bau.datasets import create_dataset
+from bau.datasets.splits import ensure_splits, read_splits, split_file
 from bau.errors import ConfigError
 from bau.io import read_json, write_json
-from tests.data.trees import build_grid, build_ilids, build_prid, build_viper, write_images
+from tests.fixtures.datasets import build_grid, build_ilids, build_prid, build_viper, write_images
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bau.data import create_dataset
+from bau.datasets import create_dataset
 from bau.errors import DatasetError
-from tests.data.trees import build_cuhk02, build_cuhksysu
+from tests.fixtures.datasets import build_cuhk02, build_cuhksysu
 
 
 def test_cuhk02_labels_are_offset_per_camera_pair(tmp_path):

@@ -13,14 +13,18 @@ import argparse
 import logging
 from pathlib import Path
 
-from bau.data.base import SplitEntry
-from bau.data.registry import DATASET_NAMES, get_spec
+from bau.datasets._registry import get_parser, list_datasets
+from bau.datasets.base import SplitEntry
 from bau.errors import ConfigError, DatasetError
 from bau.io import read_json, write_json
 
 FORMAT = "bau-splits-v1"
-SPLIT_DATASETS: tuple[str, ...] = tuple(name for name in DATASET_NAMES if get_spec(name).has_splits)
 log = logging.getLogger(__name__)
+
+
+def split_datasets() -> tuple[str, ...]:
+    """The registered datasets whose test sets come in seeded splits."""
+    return tuple(name for name in list_datasets() if get_parser(name).has_splits)
 
 
 def split_file(name: str, seed: int, splits_dir: str | Path) -> Path:
@@ -29,22 +33,22 @@ def split_file(name: str, seed: int, splits_dir: str | Path) -> Path:
 
 def ensure_splits(name: str, root: str | Path, seed: int, splits_dir: str | Path) -> Path:
     """The split file of ``name`` for ``seed``: reused if still valid, (re)written otherwise."""
-    spec = get_spec(name)
-    if not spec.has_splits:
-        raise ConfigError(f"{name} has one fixed split; split files exist only for {', '.join(SPLIT_DATASETS)}")
+    parser = get_parser(name)
+    if not parser.has_splits:
+        raise ConfigError(f"{name} has one fixed split; split files exist only for {', '.join(split_datasets())}")
     root = Path(root)
-    dataset_folder = (root / spec.layout.folder).resolve()
+    dataset_folder = (root / parser.layout.folder).resolve()
     if Path(splits_dir).resolve().is_relative_to(dataset_folder):
         raise ConfigError(f"data.splits_dir {splits_dir} is inside the dataset folder {dataset_folder}; "
                           f"split files belong under the results folder (e.g. results/splits)")
     path = split_file(name, seed, splits_dir)
-    fingerprint = spec.module.fingerprint(root)
+    fingerprint = parser.fingerprint(root)
     if path.is_file():
         stale = _stale_reason(read_json(path), name, seed, fingerprint)
         if stale is None:
             return path
         log.info("rewriting %s: %s", path, stale)
-    splits = spec.module.make_splits(root, seed)
+    splits = parser.make_splits(root, seed)
     write_json(path, {"format": FORMAT, "dataset": name, "seed": int(seed), "files_sha256": fingerprint,
                       "num_splits": len(splits), "splits": splits})
     log.info("wrote %d %s splits (seed %d) to %s", len(splits), name, seed, path)
@@ -69,8 +73,9 @@ def read_splits(path: str | Path) -> list[SplitEntry]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("datasets", nargs="+", metavar="DATASET", choices=SPLIT_DATASETS,
-                        help=f"datasets with splits: {', '.join(SPLIT_DATASETS)}")
+    names = split_datasets()
+    parser.add_argument("datasets", nargs="+", metavar="DATASET", choices=names,
+                        help=f"datasets with splits: {', '.join(names)}")
     parser.add_argument("--data-root", required=True, type=Path, help="folder holding the dataset folders")
     parser.add_argument("--seed", type=int, default=1, help="split seed (default 1)")
     parser.add_argument("--out-dir", type=Path, default=Path("results/splits"),

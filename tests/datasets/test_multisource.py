@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bau.data import ImageItem, ReIDDataset, create_dataset
-from bau.data.multisource import TrainItem, merge_sources
+from bau.datasets import ImageItem, ReIDDataset, create_dataset
+from bau.datasets.multisource import TrainItem, merge_sources
 from bau.errors import DatasetError
-from tests.data.trees import build_cuhk02, build_market
+from tests.fixtures.datasets import build_cuhk02, build_market
 
 
 def test_offsets_domains_and_sorted_order():

@@ -23,12 +23,12 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from bau.data.sampler import RandomIdentitySampler
-from bau.data.transforms import build_train_transforms
 from bau.errors import ConfigError, TrainingError
+from bau.pipeline.sampler import RandomIdentitySampler
+from bau.pipeline.transforms import build_train_transforms
 
 if TYPE_CHECKING:
-    from bau.data.multisource import MultiSourceTrain
+    from bau.datasets.multisource import MultiSourceTrain
 
 ImageTransform = Callable[[Image.Image], torch.Tensor]
 

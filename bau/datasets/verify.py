@@ -3,8 +3,11 @@
 For each dataset it checks the folder layout (each missing folder is an error saying where it
 was expected and what to do), decodes every image (each unreadable or truncated file is an
 error naming it), parses the folder as training and evaluation would, and compares the image,
-identity and camera counts with the published ones (bau.data.stats) or, on a synthetic root,
-with ``bau.synth.expected_counts`` (a differing count is a warning showing both numbers).
+identity and camera counts with the published ones (bau.datasets.stats) or, on a synthetic root,
+with those ``bau synth`` recorded in the root's marker file (a differing count is a warning
+showing both numbers). Each dataset name runs its own parser's checks, so a DG variant
+(e.g. cuhk03dg, cameras 1-2 only) is checked as training reads it; :func:`verify_groups` says
+which names one report per dataset folder must check.
 The JSON report is written even when there are errors; the exit status says whether any.
 """
 
@@ -14,15 +17,15 @@ import argparse
 import dataclasses
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
 
-from bau.data.base import SYNTHETIC_MARKER
-from bau.data.registry import DATASET_NAMES, DatasetSpec, get_spec
-from bau.data.stats import PUBLISHED, DatasetStats, PublishedStats
+from bau.datasets._registry import get_parser, list_datasets
+from bau.datasets.base import SYNTHETIC_MARKER, DatasetParser
+from bau.datasets.stats import PUBLISHED, DatasetStats, PublishedStats
 from bau.errors import BauError, DatasetError
 from bau.io import read_json, write_json
 
@@ -57,16 +60,33 @@ def expected_counts(root: Path) -> tuple[dict[str, PublishedStats], str, list[st
         published = {name: PublishedStats(entry.stats, f"published: {entry.source}", entry.note)
                      for name, entry in PUBLISHED.items()}
         return published, "published", []
-    scale = read_json(marker).get("scale")
-    origin = f"bau.synth.expected_counts({scale!r})"
+    content = read_json(marker)
+    origin = f"bau.synth.expected_counts({content.get('scale')!r})"
+    recorded = content.get("expected_counts")
     try:
-        from bau.synth import expected_counts as synthetic_counts  # only for synthetic roots
-
-        table = synthetic_counts(scale)
-    except (ImportError, NotImplementedError) as err:
-        return {}, origin, [f"{root} is a synthetic benchmark ({marker.name}) but {origin} is not available "
-                            f"({type(err).__name__}: {err}); counts were not checked"]
+        if not isinstance(recorded, dict):
+            raise TypeError("the key is missing (markers written before bau synth recorded the counts)")
+        table = {name: DatasetStats(**fields) for name, fields in recorded.items()}
+    except TypeError as err:
+        return {}, origin, [f"{root} is a synthetic benchmark but its {marker.name} records no valid "
+                            f"'expected_counts' ({err}); counts were not checked. "
+                            f"Write the benchmark again with bau synth to record them"]
     return {name: PublishedStats(stats, origin) for name, stats in table.items()}, origin, []
+
+
+def verify_key(name: str) -> str:
+    """The report key of dataset ``name``: its folder-level name, shared by the names that read
+    one folder (market1501 and market1501dg -> "market1501")."""
+    return get_parser(name).folder_key
+
+
+def verify_groups(names: Iterable[str]) -> dict[str, list[str]]:
+    """``{report key: the names among names that read that folder}``, sorted: one ``bau verify``
+    call per folder with these names runs every name's own checks and decodes the images once."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(set(names)):
+        groups.setdefault(verify_key(name), []).append(name)
+    return dict(sorted(groups.items()))
 
 
 def compare_counts(found: DatasetStats, expected: PublishedStats) -> list[str]:
@@ -81,32 +101,23 @@ def compare_counts(found: DatasetStats, expected: PublishedStats) -> list[str]:
     return warnings
 
 
-def _images_of(spec: DatasetSpec, root: Path, errors: list[str]) -> list[Path]:
+def _images_of(parser: DatasetParser, root: Path, errors: list[str]) -> list[Path]:
     paths = []
-    for rel in spec.layout.image_dirs:
+    for rel in parser.layout.image_dirs:
         if (root / rel).is_dir():
             try:
-                paths += spec.layout.image_paths(root, rel)
+                paths += parser.layout.image_paths(root, rel)
             except DatasetError as err:
                 errors.append(str(err))
     return paths
 
 
-def _parse_check(spec: DatasetSpec, root: Path) -> DatasetStats:
-    """Parse the folder as training and evaluation do (raising DatasetError), return its counts."""
-    if spec.has_splits:
-        spec.module.make_splits(root, 1)  # validates .mat partitions, shared persons, pairs
-    elif spec.name != spec.folder_name:
-        spec.load(root)  # the DG variant's own checks (e.g. CUHK03 DG cameras 1-2)
-    return spec.count(root)
-
-
-def verify_dataset(name: str, root: Path, expected: dict[str, PublishedStats], workers: int,
+def verify_dataset(name: str, root: Path, expected: Mapping[str, PublishedStats], workers: int,
                    decoded: dict[Path, str | None] | None = None) -> dict:
-    spec = get_spec(name)
-    errors = list(spec.layout.problems(root))
+    parser = get_parser(name)
+    errors = list(parser.layout.problems(root))
     warnings: list[str] = []
-    paths = _images_of(spec, root, errors)
+    paths = _images_of(parser, root, errors)
     log.info("%s: decoding %d images with %d threads", name, len(paths), workers)
     unreadable = find_unreadable(paths, workers, decoded)
     errors += [f"{name}: cannot decode {bad['path']} ({bad['error']}); download or extract this file again"
@@ -114,18 +125,18 @@ def verify_dataset(name: str, root: Path, expected: dict[str, PublishedStats], w
     counts = None
     if not errors:
         try:
-            counts = _parse_check(spec, root)
+            counts = parser.check(root)
         except DatasetError as err:
             errors.append(str(err))
-    want = expected.get(spec.folder_name)
+    want = expected.get(parser.folder_key)
     if counts is not None:
         if want is None:
-            warnings.append(f"{name}: no expected counts for {spec.folder_name}; counts were not checked")
+            warnings.append(f"{name}: no expected counts for {parser.folder_key}; counts were not checked")
         else:
             warnings += [f"{name}: {message}" for message in compare_counts(counts, want)]
     return {
         "status": "error" if errors else "warning" if warnings else "ok",
-        "folder": str(root / spec.layout.folder),
+        "folder": str(root / parser.layout.folder),
         "errors": errors,
         "warnings": warnings,
         "images_checked": len(paths),
@@ -157,8 +168,9 @@ def verify(names: Iterable[str], root: str | Path, workers: int | None = None) -
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("datasets", nargs="+", metavar="DATASET", choices=DATASET_NAMES,
-                        help=f"datasets to check: {', '.join(DATASET_NAMES)}")
+    names = list_datasets()
+    parser.add_argument("datasets", nargs="+", metavar="DATASET", choices=names,
+                        help=f"datasets to check (each with its own parser's rules): {', '.join(names)}")
     parser.add_argument("--data-root", required=True, type=Path, help="folder holding the dataset folders")
     parser.add_argument("--out", required=True, type=Path, help="JSON report to write")
     parser.add_argument("--workers", type=int, default=None, help="decoding threads (default: all cores)")
