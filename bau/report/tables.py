@@ -203,6 +203,9 @@ def _paper_numbers(spec: TableSpec, reported: pd.DataFrame | None) -> _Paper:
         for seen, item in ((paper.sources, row.source), (paper.tables, row.paper_table)):
             if item not in seen.setdefault(row.method, []):
                 seen[row.method].append(item)
+    for method, sources in paper.sources.items():
+        # A cell's source may extend its row's ("...; CMDG prints 88.1"): name the row's once.
+        paper.sources[method] = [s for s in sources if not any(o != s and o.startswith(s) for o in sources)]
     return paper
 
 
