@@ -79,7 +79,10 @@ def test_strong_id_loss_trains_the_augmented_views_with_the_identity_losses():
     """Table 5's "L_ce" row, on a hand-computed batch: two identities, 2-D embeddings on a line."""
     y = torch.tensor([0, 0, 1, 1])
     d = torch.zeros(4, dtype=torch.long)
-    on_line = lambda xs: torch.tensor([[x, 0.0] for x in xs])  # noqa: E731
+
+    def on_line(xs):
+        return torch.tensor([[x, 0.0] for x in xs])
+
     f = F.normalize(torch.randn(4, 2, generator=torch.Generator().manual_seed(0)), dim=1)
     logits_w = torch.zeros(4, 2)  # CE = ln 2 whatever the smoothing
     logits_s = torch.log(torch.tensor([[3.0, 1.0], [3.0, 1.0], [1.0, 3.0], [1.0, 3.0]]))  # p(true) = 3/4

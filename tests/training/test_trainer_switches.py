@@ -4,7 +4,6 @@ reach the objective) and `eval.amp` (evaluation features fp32 unless asked)."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 import bau.training.trainer as trainer_module
 from bau.config import validate_run
