@@ -188,9 +188,10 @@ class _Paper:
 def _paper_numbers(spec: TableSpec, reported: pd.DataFrame | None) -> _Paper:
     if reported is None:
         return _Paper()
+    targets = [col.target for col in spec.columns] + ([AVERAGE_TARGET] if _has_average(spec) else [])
     keep = (
         (reported["protocol"] == spec.protocol)
-        & reported["target"].isin([col.target for col in spec.columns] + [AVERAGE_TARGET])
+        & reported["target"].isin(targets)
         & reported["method"].isin([*spec.methods, *spec.references])
         & reported["value"].notna()
     )
