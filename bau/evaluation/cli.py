@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-features", type=Path, metavar="NPZ", help="also write split 0's features here")
     parser.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1 20, k2 6, lambda 0.3)")
     parser.add_argument("--flip", action="store_true", help="average the features of each image and its mirror")
-    parser.add_argument("--no-amp", action="store_true", help="extract in fp32 on GPU too, as the reference does")
+    parser.add_argument(
+        "--amp", action="store_true", help="extract under fp16 autocast (default fp32, as the reference does)"
+    )
     parser.add_argument("--viper-both-directions", action="store_true", help="VIPeR: mean of both query/gallery directions")
     parser.add_argument("--max-rank", type=int, default=50, help="length of the CMC curve (default 50)")
     parser.add_argument("--batch-size", type=int, default=256)
@@ -126,7 +128,7 @@ def evaluate_checkpoint(checkpoint: Path, args: argparse.Namespace) -> tuple[dic
         rerank=args.rerank,
         max_rank=args.max_rank,
         workers=args.workers,
-        amp=False if args.no_amp else None,
+        amp=args.amp,
         viper_both_directions=args.viper_both_directions,
         save_features=args.save_features,
     )

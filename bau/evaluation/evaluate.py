@@ -47,16 +47,15 @@ def evaluate_model(
     max_rank: int = 50,
     workers: int = 0,
     splits: list[int] | None = None,
-    amp: bool | None = None,
+    amp: bool = False,
     viper_both_directions: bool = False,
     save_features: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Metrics of ``model`` on ``dataset_name`` (all its splits unless ``splits`` is given).
 
-    ``amp``: fp16 autocast during extraction, default on for CUDA (the reference extracts in
-    fp32: pass False to match it exactly). ``save_features``: also write the first evaluated
-    split's features to this .npz file (keys feats, pids, camids, paths, is_query; query
-    images first).
+    ``amp``: fp16 autocast during extraction (off by default: fp32, as the reference).
+    ``save_features``: also write the first evaluated split's features to this .npz file
+    (keys feats, pids, camids, paths, is_query; query images first).
     """
     if max_rank < 10:
         raise ConfigError(f"eval.max_rank is {max_rank}, but rank-10 is reported: use at least 10")

@@ -30,14 +30,24 @@ class ViewOutputs:
     f_w: torch.Tensor  # normalised BNNeck features of the weak views
     logits_w: torch.Tensor
     f_s: torch.Tensor | None = None  # None when trained without the strong view (baseline)
+    # Read only by method.strong_id_loss (the paper's Table 5 "L_ce" row).
+    emb_s: torch.Tensor | None = None
+    logits_s: torch.Tensor | None = None
 
 
-def view_outputs(weak: Sequence[torch.Tensor], strong: Sequence[torch.Tensor] | None) -> ViewOutputs:
+def view_outputs(
+    weak: Sequence[torch.Tensor], strong: Sequence[torch.Tensor] | None, *, strong_id: bool = False
+) -> ViewOutputs:
     """:class:`ViewOutputs` from the ``(emb, f, logits)`` of each view, ``f`` normalised once
-    more as the reference does (losses and the memory update both use these features)."""
+    more as the reference does (losses and the memory update both use these features).
+    ``strong_id``: keep the strong view's embeddings and logits (``method.strong_id_loss``;
+    otherwise they are dropped, so multi-process training does not gather them)."""
     emb_w, f_w, logits_w = weak
-    f_s = F.normalize(strong[1], dim=1) if strong is not None else None
-    return ViewOutputs(emb_w, F.normalize(f_w, dim=1), logits_w, f_s)
+    if strong is None:
+        return ViewOutputs(emb_w, F.normalize(f_w, dim=1), logits_w)
+    emb_s, f_s, logits_s = strong
+    extra = (emb_s, logits_s) if strong_id else (None, None)
+    return ViewOutputs(emb_w, F.normalize(f_w, dim=1), logits_w, F.normalize(f_s, dim=1), *extra)
 
 
 def enabled_terms(method: Mapping[str, Any]) -> tuple[str, ...]:
@@ -62,6 +72,14 @@ def compute_losses(
         "ce": losses.cross_entropy_label_smooth(out.logits_w, y, epsilon=method["label_smooth"]),
         "tri": losses.triplet_hard(out.emb_w, y, margin=method["margin"]),
     }
+    if method["strong_id_loss"] and method["strong_view"]:
+        # The paper's Table 5 "L_ce" row: augmented images trained as extra samples with the
+        # identity losses, each view on its own (a triplet mined across views would align them).
+        if out.emb_s is None or out.logits_s is None:
+            raise ValueError("method.strong_id_loss needs the strong view's embeddings and logits")
+        ce_s = losses.cross_entropy_label_smooth(out.logits_s, y, epsilon=method["label_smooth"])
+        result["ce"] = 0.5 * (result["ce"] + ce_s)
+        result["tri"] = 0.5 * (result["tri"] + losses.triplet_hard(out.emb_s, y, margin=method["margin"]))
     if "align" in terms:
         # Reliability weights are constants (computed without gradient); None = all ones.
         weights = losses.reliability_weights(f_w, f_s, k=method["k"]) if method["weighting"] else None

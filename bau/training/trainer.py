@@ -192,7 +192,7 @@ class Trainer:
         self.memory: MemoryBank | None = None
         method = self.cfg["method"]
         if not method["strong_view"]:
-            off = [k for k in ("alignment", "uniformity", "domain") if method[k]]
+            off = [k for k in ("strong_id_loss", "alignment", "uniformity", "domain") if method[k]]
             if off:
                 log.info("method.strong_view is false: %s need the strong view and are off", ", ".join(off))
 
@@ -220,13 +220,16 @@ class Trainer:
         """This rank's outputs; ``x_s`` None = weak views only."""
         if x_s is None:
             return view_outputs(self.net(x_w), None)
-        return view_outputs(*forward_views(self.net, x_w, x_s, self.cfg["train"]["bn_views"]))
+        views = forward_views(self.net, x_w, x_s, self.cfg["train"]["bn_views"])
+        return view_outputs(*views, strong_id=self.cfg["method"]["strong_id_loss"])
 
     @staticmethod
     def gather(out: ViewOutputs, y: torch.Tensor, d: torch.Tensor) -> tuple[ViewOutputs, torch.Tensor, torch.Tensor]:
         """The global batch's outputs and labels, in rank order (this rank's own when alone)."""
-        emb_w, f_w, logits_w, f_s, y, d = ddp.gather_outputs([out.emb_w, out.f_w, out.logits_w, out.f_s, y, d])
-        return ViewOutputs(emb_w, f_w, logits_w, f_s), y, d
+        emb_w, f_w, logits_w, f_s, emb_s, logits_s, y, d = ddp.gather_outputs(
+            [out.emb_w, out.f_w, out.logits_w, out.f_s, out.emb_s, out.logits_s, y, d]
+        )
+        return ViewOutputs(emb_w, f_w, logits_w, f_s, emb_s, logits_s), y, d
 
     def train_step(self, batch: tuple, epoch: int, iteration: int) -> dict[str, float]:
         """One optimisation step; returns the loss values. ``epoch``/``iteration`` are 1-based."""
@@ -337,6 +340,7 @@ class Trainer:
                 rerank=ev["rerank"],
                 max_rank=ev["max_rank"],
                 workers=data["workers"],
+                amp=ev["amp"],
                 viper_both_directions=ev["viper_both_directions"],
             )
             summary = {name: float(metrics["summary"][name]["mean"]) for name in EVAL_METRICS}

@@ -513,6 +513,7 @@ def eval_options(wildcards):
     flags = {
         "flip": "--flip",
         "rerank": "--rerank",
+        "amp": "--amp",
         "viper_both_directions": "--viper-both-directions",
     }
     return " ".join(options + [flag for key, flag in flags.items() if settings[key]])
