@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from bau.losses.identity._registry import register_id_loss
-from bau.losses.identity.base import IdentityLoss
+from bau.losses.identity.base import IdentityLoss, at_least_fp32
 
 
 @register_id_loss("arcface")
@@ -20,7 +20,7 @@ class ArcFace(IdentityLoss):
     section 3 and experiments). As in Algorithm 1 the margined target logit is cos(theta + m)
     at every angle; the later InsightFace code's fallback for theta > pi - m is not applied.
     The class weights are the model's classifier weight; the features the normalised BNNeck
-    output. Computed in fp32 (the margin is a difference of nearly equal cosines).
+    output. Computed in at least fp32 (the margin is a difference of nearly equal cosines).
     """
 
     def __init__(self, num_classes: int, feat_dim: int, s: float = 64.0, m: float = 0.5) -> None:
@@ -34,7 +34,7 @@ class ArcFace(IdentityLoss):
     def forward(
         self, f: torch.Tensor, logits: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor
     ) -> torch.Tensor:
-        cos = F.normalize(f.float(), dim=1) @ F.normalize(weight.float(), dim=1).t()
+        cos = F.normalize(at_least_fp32(f), dim=1) @ F.normalize(at_least_fp32(weight), dim=1).t()
         target = cos.gather(1, targets.unsqueeze(1))
         # cos(theta + m) = cos theta cos m - sin theta sin m, theta in [0, pi]: no arccos, whose
         # gradient is infinite at cos = +-1; the clamp keeps sqrt's gradient finite there.

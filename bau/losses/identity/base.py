@@ -6,6 +6,11 @@ import torch
 from torch import nn
 
 
+def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in fp32 if it is in a lower precision (fp16 / bf16 under autocast), else as it is."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 class IdentityLoss(nn.Module):
     """An identity (classification) loss of the weak views of a batch.
 

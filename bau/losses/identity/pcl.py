@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bau.losses.identity._registry import register_id_loss
-from bau.losses.identity.base import IdentityLoss
+from bau.losses.identity.base import IdentityLoss, at_least_fp32
 from bau.losses.identity.ce import cross_entropy_label_smooth
 
 #: Negative pairs at most this similar are left out, as in the official code.
@@ -76,7 +76,7 @@ class ProxyContrastive(IdentityLoss):
         z, proxies = f, weight
         if self.feature_proj is not None:
             z, proxies = self.feature_proj(f), weight @ self.proxy_proj.t()
-        z, proxies = F.normalize(z.float(), dim=1), F.normalize(proxies.float(), dim=1)
+        z, proxies = F.normalize(at_least_fp32(z), dim=1), F.normalize(at_least_fp32(proxies), dim=1)
         positive = (z * proxies[targets]).sum(1, keepdim=True)
         sims = z @ z.t()
         negative = (targets.unsqueeze(1) != targets.unsqueeze(0)) & (sims >= NEGATIVE_FLOOR)
