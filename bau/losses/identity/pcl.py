@@ -18,8 +18,9 @@ NEGATIVE_FLOOR = 1e-6
 
 @register_id_loss("pcl")
 class ProxyContrastive(IdentityLoss):
-    """CE + ``contrast_weight`` * L_PCL, as the official code trains (``domainbed/algorithms``,
-    ``ERM.update``: ``loss_cls + pcl_weights * loss_pcl``; the loss is ``domainbed/losses.py``,
+    """CE + ``contrast_weight`` * L_PCL, as the official code trains (github.com/yaoxufeng/
+    PCL-Proxy-based-Contrastive-Learning-for-Domain-Generalization: ``domainbed/algorithms``,
+    ``ERM.update``, ``loss_cls + pcl_weights * loss_pcl``; the loss is ``domainbed/losses.py``,
     ``ProxyPLoss``).
 
     L_PCL = mean_i -log softmax(scale * [s(z_i, p_{y_i}), s(z_i, z_j) for j in N(i)])_0: for each
@@ -29,11 +30,11 @@ class ProxyContrastive(IdentityLoss):
     positive (the point of PCL), and no proxy-to-proxy term: the other classes' proxies enter
     only through the CE term, over the same class weights.
 
-    z = a linear projection of the normalised BNNeck feature (the official code projects
-    the un-normalised one; the loss sees only the normalised feature), p = the class weights times a
+    z = a linear projection of the normalised BNNeck feature, p = the class weights times a
     learnt D x D matrix: the official ``fea_proj`` (one ``nn.Linear``, its PACS and
-    TerraIncognita setting) and ``fc_proj`` (Kaiming-uniform, fan-out, as there);
-    ``projector=False`` uses the features and class weights themselves.
+    TerraIncognita setting; it projects the un-normalised feature, which identity losses here
+    do not see) and ``fc_proj`` (Kaiming-uniform, fan-out, as there). ``projector=False`` uses
+    the features and class weights themselves.
 
     Defaults: ``scale`` = 12 (temperature 1/12) and ``contrast_weight`` = 1, the official values
     for every dataset (``domainbed/networks.py``, ``encoder``). ``epsilon``: the CE term's label
