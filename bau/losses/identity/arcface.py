@@ -17,7 +17,7 @@ class ArcFace(IdentityLoss):
     the class weight W_j (both L2-normalised): the paper's eq. 3 and Algorithm 1.
 
     Defaults are the paper's: feature scale ``s`` = 64 and angular margin ``m`` = 0.5 (its
-    section 3 and experiments). As in Algorithm 1 the margined target logit is cos(theta + m)
+    section 4.1, implementation details). As in Algorithm 1 the margined target logit is cos(theta + m)
     at every angle; the later InsightFace code's fallback for theta > pi - m is not applied.
     The class weights are the model's classifier weight; the features the normalised BNNeck
     output. Computed in at least fp32 (the margin is a difference of nearly equal cosines).
