@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from bau import losses
 from bau.memory import MemoryBank
 
-#: Loss terms in the order they are logged; L = ce + tri + lam * align + uniform + domain.
+#: Loss terms in the order they are logged; L = ce + tri + lam * align + uniform + domain,
+#: ``ce`` being the identity loss (``method.id_loss``).
 LOSS_TERMS = ("ce", "tri", "align", "uniform", "domain")
 
 
@@ -64,12 +65,26 @@ def compute_losses(
     d: torch.Tensor,
     memory: MemoryBank | None,
     method: Mapping[str, Any],
+    id_loss: losses.IdentityLoss | None = None,
+    class_weight: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The unweighted loss terms that ``method`` enables, keyed by :data:`LOSS_TERMS` names."""
+    """The unweighted loss terms that ``method`` enables, keyed by :data:`LOSS_TERMS` names.
+
+    ``ce`` is the identity loss ``method.id_loss`` (the cross-entropy by default): ``id_loss``,
+    built here when None (only for losses without parameters of their own), on the weak views
+    with ``class_weight``, the model's classifier weight.
+    """
     terms = enabled_terms(method)
     f_w, f_s = out.f_w, out.f_s
+    if id_loss is None:
+        id_loss = losses.create_id_loss(method["id_loss"], out.logits_w.shape[1], f_w.shape[1])
+        if any(True for _ in id_loss.parameters()):
+            raise ValueError(
+                f"identity loss {method['id_loss']['name']!r} has parameters: build it once with "
+                "bau.losses.create_id_loss and pass it as id_loss"
+            )
     result = {
-        "ce": losses.cross_entropy_label_smooth(out.logits_w, y, epsilon=method["label_smooth"]),
+        "ce": id_loss(f_w, out.logits_w, class_weight, y),
         "tri": losses.triplet_hard(out.emb_w, y, margin=method["margin"]),
     }
     if method["strong_id_loss"] and method["strong_view"]:

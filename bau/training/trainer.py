@@ -36,6 +36,7 @@ from bau.distributed import ddp
 from bau.errors import BauError, TrainingError
 from bau.evaluation import evaluate_model
 from bau.io import read_json, read_yaml, write_json, write_yaml
+from bau.losses import create_id_loss
 from bau.memory import MemoryBank
 from bau.models import create_model
 from bau.models.views import forward_views
@@ -186,7 +187,10 @@ class Trainer:
             width=model_cfg["width"],
         ).to(self.device)
         self.net: torch.nn.Module = self.model  # what forwards the training batches (DDP when distributed)
-        self.optimizer = build_optimizer(self.model, self.cfg["train"])
+        self.id_loss = create_id_loss(self.cfg["method"]["id_loss"], self.train_set.num_classes, self.model.feat_dim)
+        self.id_loss.to(self.device)
+        # The model's parameters, then the identity loss's own (none for ce and arcface).
+        self.optimizer = build_optimizer(torch.nn.ModuleList([self.model, self.id_loss]), self.cfg["train"])
         self.scheduler = build_scheduler(self.optimizer, self.cfg["train"])
         self.terms = enabled_terms(self.cfg["method"])
         self.memory: MemoryBank | None = None
@@ -244,7 +248,9 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         with self.autocast():
             out, y, d = self.gather(self.forward(x_w, x_s), y, d)
-            terms = compute_losses(out, y, d, self.memory, self.cfg["method"])
+            terms = compute_losses(
+                out, y, d, self.memory, self.cfg["method"], self.id_loss, self.model.classifier.weight
+            )
             loss = total_loss(terms, self.cfg["method"]["lam"])
         values = self.check_finite(terms, loss, epoch, iteration)
         self.scaler.scale(loss).backward()
@@ -359,6 +365,7 @@ class Trainer:
             "epoch": epoch,
             "model_config": self.model.model_config,
             "model": self.model.state_dict(),
+            "id_loss": self.id_loss.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -394,6 +401,7 @@ class Trainer:
                 "delete that folder to start over"
             )
         self.model.load_state_dict(checkpoint["model"])
+        self.id_loss.load_state_dict(checkpoint.get("id_loss", {}))
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.scheduler.load_state_dict(checkpoint["scheduler"])
         self.scaler.load_state_dict(checkpoint["scaler"])

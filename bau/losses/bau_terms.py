@@ -1,6 +1,7 @@
 """The BAU loss terms of one batch (REFERENCE 4.3), as in the reference code.
 
-Total: L = CE + Tri + lam * Align + Uniform + Domain, with Uniform and Domain the means of
+Total: L = ID + Tri + lam * Align + Uniform + Domain, ID the identity loss
+(:mod:`bau.losses.identity`, the reference's CE by default), with Uniform and Domain the means of
 their weak- and strong-view values (the caller combines the terms, see
 :mod:`bau.training.objective`). Features ``f`` are L2-normalised BNNeck outputs; ``emb`` are
 pre-BN embeddings.
@@ -29,11 +30,6 @@ def squared_euclidean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     dist = a.pow(2).sum(1, keepdim=True) + b.pow(2).sum(1).unsqueeze(0) - 2 * (a @ b.t())
     return dist.to(torch.promote_types(dist.dtype, torch.float32))
-
-
-def cross_entropy_label_smooth(logits: torch.Tensor, targets: torch.Tensor, epsilon: float = 0.1) -> torch.Tensor:
-    """Mean over the batch of sum_c -q_c log softmax(logits)_c, q = (1-eps) onehot + eps/N."""
-    return F.cross_entropy(logits, targets, label_smoothing=epsilon)
 
 
 def triplet_hard(emb: torch.Tensor, targets: torch.Tensor, margin: float = 0.3) -> torch.Tensor:

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from bau import losses
+from bau.losses import bau_terms
 
 
 def unit(*rows):
@@ -249,7 +250,7 @@ def test_domain_gradient_reaches_features_only():
 
 
 def test_domain_short_domain_dilutes_like_the_reference_and_warns_once(caplog, monkeypatch):
-    monkeypatch.setattr(losses, "_warned", set())
+    monkeypatch.setattr(bau_terms, "_warned", set())
     g = torch.Generator().manual_seed(6)
     f, protos = random_unit(4, 3, g), random_unit(12, 3, g)
     domains = torch.tensor([0, 0, 1, 1])
@@ -264,7 +265,7 @@ def test_domain_short_domain_dilutes_like_the_reference_and_warns_once(caplog, m
 
 
 def test_domain_fewer_prototypes_than_batch(caplog, monkeypatch):
-    monkeypatch.setattr(losses, "_warned", set())
+    monkeypatch.setattr(bau_terms, "_warned", set())
     g = torch.Generator().manual_seed(7)
     f, protos = random_unit(6, 3, g), random_unit(4, 3, g)
     domains = torch.zeros(6, dtype=torch.long)
