@@ -92,8 +92,7 @@ def compute_losses(
         # identity losses, each view on its own (a triplet mined across views would align them).
         if out.emb_s is None or out.logits_s is None:
             raise ValueError("method.strong_id_loss needs the strong view's embeddings and logits")
-        ce_s = losses.cross_entropy_label_smooth(out.logits_s, y, epsilon=method["label_smooth"])
-        result["ce"] = 0.5 * (result["ce"] + ce_s)
+        result["ce"] = 0.5 * (result["ce"] + id_loss(f_s, out.logits_s, class_weight, y))
         result["tri"] = 0.5 * (result["tri"] + losses.triplet_hard(out.emb_s, y, margin=method["margin"]))
     if "align" in terms:
         # Reliability weights are constants (computed without gradient); None = all ones.
