@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from bau.data.stats import DatasetStats
 from bau.errors import DatasetError
+from bau.layout import SYNTHETIC_MARKER  # noqa: F401 (the parsers' name of `bau synth`'s marker)
 
 
 class ImageItem(NamedTuple):
@@ -196,9 +197,6 @@ def market_style_counts(dataset: ReIDDataset) -> DatasetStats:
         cameras=len({item.camid for item in items}),
     )
 
-
-# Written by `bau synth` at the data root of the synthetic benchmark (bau.synth.MARKER).
-SYNTHETIC_MARKER = "bau_synthetic.json"
 
 SplitEntry = dict[str, list[list]]  # "train" / "query" / "gallery" -> [relative path, pid, camid]
 
