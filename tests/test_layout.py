@@ -74,7 +74,13 @@ def test_the_trainer_uses_the_layout_run_folder(tmp_path):
     run = RunDir(tmp_path)
     assert run.epoch_checkpoint(7) == tmp_path / "checkpoints" / "epoch_007.pth"
     assert run.last_checkpoint == tmp_path / "checkpoints" / "last.pth"
-    assert {p.name for p in run.training_outputs()} == {"checkpoints", "final.json", "losses.jsonl", "evals.jsonl", "log.txt"}
+    assert {p.name for p in run.training_outputs()} == {
+        "checkpoints",
+        "final.json",
+        "losses.jsonl",
+        "evals.jsonl",
+        "log.txt",
+    }
 
 
 def test_alternatives_match_exactly_one_name():
@@ -91,7 +97,9 @@ def _finished_run(root: Path) -> RunDir:
         run.epoch_checkpoint(epoch).write_bytes(b"x")
     final = {
         "epochs": 3,
-        "targets": {"prid": {"last": {"epoch": 3, "checkpoint": "checkpoints/epoch_003.pth"}, "best_of_eval": {"epoch": 2}}},
+        "targets": {
+            "prid": {"last": {"epoch": 3, "checkpoint": "checkpoints/epoch_003.pth"}, "best_of_eval": {"epoch": 2}}
+        },
     }
     run.final.write_text(json.dumps(final))
     return run

@@ -93,7 +93,10 @@ def test_checkpoint_of_an_unfinished_run_is_deferred(plan, tmp_path, monkeypatch
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda c: c["protocols"].update(runs=c["protocols"]["protocol3"]), "protocol 'runs' has the name of a results folder"),
+        (
+            lambda c: c["protocols"].update(runs=c["protocols"]["protocol3"]),
+            "protocol 'runs' has the name of a results folder",
+        ),
         (lambda c: c["protocols"]["protocol2"].update(methods=["bau", "nope"]), "'nope' is not under 'methods'"),
         (lambda c: c["tables"]["protocol2"].update(protocol="nope"), "tables.protocol2.protocol: 'nope' is not under"),
     ],
@@ -108,4 +111,4 @@ def test_inconsistent_names_are_refused(edit, message):
 
 def test_plan_and_layout_import_without_torch():
     code = "import sys, bau.plan, bau.layout; sys.exit('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO).returncode == 0

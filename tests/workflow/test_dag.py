@@ -139,8 +139,7 @@ def test_protocol1_trains_once_and_evaluates_four_targets(workdir):
 
 def test_single_target_by_path(workdir):
     plan = dry_run(workdir, ["results/protocol2/cuhk03/bau/metrics.json"])
-    # The run's configuration is resolved from the effective settings file.
-    assert plan.counts == {"synth": 1, "verify": 4, "settings": 1, "run_config": 1, "train": 1, "evaluate": 1}
+    assert plan.counts == {"synth": 1, "verify": 4, "run_config": 1, "train": 1, "evaluate": 1}
     assert plan.of("train")[0].wildcards == {"protocol": "protocol2", "run": "cuhk03", "method": "bau"}
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
+import bau.config
+from bau.io import write_text
+
 from bau.layout import (
     EvalKey,
     RunKey,
@@ -58,6 +61,16 @@ def evaluation_of(wildcards):
     return key_of(EvalKey, wildcards)
 
 
+# The bodies of the two Python rules (their text is what Snakemake compares to rerun them).
+def write_run_config(path, log, wildcards):
+    note = bau.config.write_run_config(path, PLAN.resolved_run(run_of(wildcards)))
+    write_text(log, note + "\n")
+
+
+def write_settings(path, log):
+    PLAN.write_settings(path, log)
+
+
 def limit_gpus_to_machine():
     """Cap the `gpu` resource at this machine's GPUs when the user did not set it
     (bau.plan.Plan.gpu_limit). Cluster executors (SLURM: Snakemake then has a job limit,
@@ -91,11 +104,6 @@ def run_data(wildcards):
 
 def run_hash(wildcards):
     return PLAN.run_hash(run_of(wildcards))
-
-
-def resolve_name(wildcards):
-    """PROTOCOL/RUN/METHOD of `bau config --resolve`."""
-    return "/".join(run_of(wildcards))
 
 
 def evaluated_run(wildcards):

@@ -15,7 +15,7 @@ rule settings:
     params:
         config_hash=PLAN.settings_hash(),
     run:
-        PLAN.write_settings(output.config, log[0])
+        write_settings(output.config, log[0])
 
 
 # One rule per kind of table (protocol, ablation): the same call, each with its caption.

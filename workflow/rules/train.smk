@@ -1,16 +1,15 @@
 # Training and evaluation: one run per protocol / run / method, evaluated per target.
 
 
-# The resolved configuration of one run, in its run folder (`bau config --resolve`, from the
-# effective workflow configuration). Its hash is a param, so editing what a run's
-# configuration is made of (one protocol's iterations, a method's switches, the shared
-# training settings) rewrites exactly the configurations that changed, and only those runs
-# retrain; the data reports are inputs, so changed data retrains too. The settings file is
-# `ancient`: rewriting it for another run's edit does not touch this one. A new configuration
-# starts the run folder over (bau.config.write_run_config).
+# The resolved configuration of one run, in its run folder. Its hash is a param, so editing
+# what a run's configuration is made of (one protocol's iterations, a method's switches, the
+# shared training settings) rewrites exactly the configurations that changed, and only those
+# runs retrain; the data reports are inputs, so changed data retrains too. A new
+# configuration starts the run folder over (bau.config.write_run_config, also
+# `bau config FILE --resolve P/R/M --out FILE`). A Python step: with the profile's
+# force-use-threads it runs inside Snakemake instead of a new Snakemake process per job.
 rule run_config:
     input:
-        settings=ancient(LAYOUT.settings()),
         data=run_data,
     output:
         config=LAYOUT.run_config(RUN),
@@ -18,14 +17,10 @@ rule run_config:
         LAYOUT.log("run_config", *RUN),
     benchmark:
         LAYOUT.benchmark("run_config", *RUN)
-    conda:
-        "../envs/bau.yaml"
     params:
-        run=resolve_name,
         config_hash=run_hash,
-    shell:
-        "bau config {input.settings:q} --resolve {params.run:q} --out {output.config:q}"
-        " > {log:q} 2>&1"
+    run:
+        write_run_config(output.config, log[0], wildcards)
 
 
 # final.json is written last by the trainer: a killed or failed job leaves no final.json,
