@@ -11,7 +11,6 @@ from snakemake.logging import logger
 
 import bau.config
 from bau.io import write_text
-
 from bau.layout import (
     EvalKey,
     RunKey,
@@ -61,7 +60,8 @@ def evaluation_of(wildcards):
     return key_of(EvalKey, wildcards)
 
 
-# The bodies of the two Python rules (their text is what Snakemake compares to rerun them).
+# Called by the two Python rules, whose text (what Snakemake's code trigger compares) is
+# kept as it was, so that run folders written by earlier versions are not started over.
 def write_run_config(path, log, wildcards):
     note = bau.config.write_run_config(path, PLAN.resolved_run(run_of(wildcards)))
     write_text(log, note + "\n")
