@@ -15,6 +15,7 @@ import copy
 import functools
 import hashlib
 import json
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ import jsonschema
 import yaml
 
 from bau.errors import ConfigError
+from bau.io import write_yaml
+from bau.layout import DEFAULT_RESULTS, Layout, RunDir
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "config.schema.yaml"
 
@@ -88,7 +91,10 @@ def validate(instance: Any, kind: str = "workflow", source: str = "configuration
 def fill_defaults(instance: dict, schema: dict | None = None) -> dict:
     """Return a copy of ``instance`` with every missing key that has a schema default filled in.
 
-    Nested objects are created when any of their properties has a default.
+    Nested objects are created when any of their properties has a default; the entries of a
+    map (``additionalProperties``: each protocol, table, ...) are filled too, except under a
+    schema marked ``x-partial: true`` (``methods``: partial overrides of ``run``, where a
+    filled default would win over the shared settings).
     """
     root = load_schema()
     schema = _subschema("run") if schema is None else schema
@@ -103,9 +109,15 @@ def _resolve(schema: dict, root: dict) -> dict:
 
 def _fill(instance: Any, schema: dict, root: dict) -> Any:
     schema = _resolve(schema, root)
-    if not isinstance(instance, dict) or "properties" not in schema:
+    if not isinstance(instance, dict):
         return instance
-    for key, sub in schema["properties"].items():
+    properties = schema.get("properties", {})
+    entries = schema.get("additionalProperties")
+    if isinstance(entries, dict) and not schema.get("x-partial"):
+        for key in instance:
+            if key not in properties:
+                instance[key] = _fill(instance[key], entries, root)
+    for key, sub in properties.items():
         sub = _resolve(sub, root)
         if key not in instance:
             if "default" in sub:
@@ -166,7 +178,7 @@ def resolve_run(workflow: Mapping, protocol: str, run: str, method: str) -> dict
     if method not in workflow["methods"]:
         known = ", ".join(workflow["methods"])
         raise ConfigError(f"method '{method}' (protocols.{protocol}) is not under 'methods'; known: {known}")
-    results = workflow.get("results", "results")
+    layout = Layout(workflow.get("results", DEFAULT_RESULTS))
     resources = workflow.get("resources", {})
     config = deep_merge(workflow.get("run", {}), workflow["methods"][method])
     protocol_part: dict[str, Any] = {
@@ -175,7 +187,7 @@ def resolve_run(workflow: Mapping, protocol: str, run: str, method: str) -> dict
             "sources": list(spec["sources"]),
             "targets": list(spec["targets"]),
             "split_seed": workflow.get("split_seed", 1),
-            "splits_dir": f"{results}/splits",
+            "splits_dir": layout.splits_dir(),
         },
         "train": {"gpus": resources.get("gpus_per_run", 0)},
     }
@@ -191,6 +203,33 @@ def config_hash(config: Mapping) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def write_run_config(path: str | Path, config: Mapping) -> str:
+    """Write a run's resolved configuration as its run folder's config.yaml; returns what it did.
+
+    A run folder holds one configuration: when ``path`` is missing or holds another one, the
+    training outputs of an earlier run in the folder (checkpoints, final.json, logs) are stale
+    and removed, so that `bau train` starts from scratch instead of refusing to resume a run of
+    another configuration. The same configuration keeps them: an interrupted run resumes.
+    (The workflow reruns this step only when the run's configuration or data changed, and
+    Snakemake removes the old config.yaml first, so there the folder always starts over.)
+    """
+    path = Path(path)
+    if path.is_file() and load_yaml_config(path) == dict(config):
+        return f"{path} holds this configuration already (config hash {config_hash(config)}); kept the run"
+    removed = []
+    for stale in RunDir(path.parent).training_outputs():
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        elif stale.exists():
+            stale.unlink()
+        else:
+            continue
+        removed.append(stale.name)
+    write_yaml(path, config)
+    note = f"removed the earlier run's {', '.join(removed)}; " if removed else ""
+    return f"{note}wrote {path} (config hash {config_hash(config)})"
+
+
 # ---------------------------------------------------------------------------------- CLI
 
 
@@ -201,6 +240,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resolve",
         metavar="PROTOCOL/RUN/METHOD",
         help="print the full configuration of one run of the workflow configuration",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="with --resolve: write the run's configuration to this file (a run folder's config.yaml); "
+        "the folder's earlier training outputs are removed when the configuration changed",
     )
 
 
@@ -214,5 +259,10 @@ def main(args: argparse.Namespace) -> int:
             if len(parts) != 3:
                 raise ConfigError(f"--resolve takes PROTOCOL/RUN/METHOD, got '{args.resolve}'")
             resolved = resolve_run(resolved, *parts)
+    if args.out is not None:
+        if not args.resolve:
+            raise ConfigError("--out goes with --resolve PROTOCOL/RUN/METHOD")
+        print(write_run_config(args.out, resolved))
+        return 0
     print(yaml.safe_dump(resolved, sort_keys=False), end="")
     return 0

@@ -24,10 +24,11 @@ from pathlib import Path
 from PIL import Image
 
 from bau.datasets._registry import get_parser, list_datasets
-from bau.datasets.base import SYNTHETIC_MARKER, DatasetParser
+from bau.datasets.base import DatasetParser
 from bau.datasets.stats import PUBLISHED, DatasetStats, PublishedStats
 from bau.errors import BauError, DatasetError
 from bau.io import read_json, write_json
+from bau.layout import SYNTHETIC_MARKER
 
 log = logging.getLogger(__name__)
 

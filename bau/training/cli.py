@@ -22,6 +22,7 @@ import yaml
 
 from bau.config import load_yaml_config, validate_run
 from bau.errors import ConfigError, TrainingError
+from bau.layout import RunDir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -130,7 +131,7 @@ def main(args: argparse.Namespace) -> int:
     if status != 0:
         raise TrainingError(
             f"{processes} training processes for {args.out} failed (exit status {status}); "
-            f"see {Path(args.out) / 'log.txt'} and the errors above. Rerun the same command to resume"
+            f"see {RunDir(Path(args.out)).log} and the errors above. Rerun the same command to resume"
         )
     return 0
 
