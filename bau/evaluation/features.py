@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from bau.data.loaders import ImageDataset
@@ -26,19 +26,6 @@ from bau.errors import DatasetError
 
 #: What ``images`` may hold: paths, dataset items whose first field is a path, or PIL images.
 ImageSource = str | os.PathLike | Sequence[Any] | Image.Image
-
-
-class _PILImages(Dataset):
-    """``(transform(image), index)`` for images already in memory."""
-
-    def __init__(self, images: Sequence[Image.Image], transform) -> None:
-        self.images, self.transform = images, transform
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.transform(self.images[index].convert("RGB")), index
 
 
 @torch.inference_mode()
@@ -65,10 +52,7 @@ def extract_features(
     device = resolve_device(device)
     amp = device.type == "cuda" if amp is None else amp
     transform = build_test_transform(height, width)
-    if all(isinstance(image, Image.Image) for image in images):
-        dataset: Dataset = _PILImages(images, transform)
-    else:
-        dataset = ImageDataset(images, transform)
+    dataset = ImageDataset(images, transform)  # paths, items and PIL images, in any mix
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers, pin_memory=device.type == "cuda")
     was_training = model.training
     model.eval()
