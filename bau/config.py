@@ -309,6 +309,6 @@ def _workflow_problems(workflow: Mapping[str, Any]) -> list[str]:
         for method in table["methods"]:
             if method not in trained[table["protocol"]]:
                 problems.append(
-                    f"key 'tables.{name}.methods': '{method}' is not trained in protocols.{table['protocol']}.methods"
+                    f"key 'tables.{name}.methods': method '{method}' is not trained in protocols.{table['protocol']}.methods"
                 )
     return problems

@@ -87,7 +87,7 @@ def _disk_full_message(path: Path, size: int | None, written: int | None, free: 
     if size is not None:
         needed = f"it needs {_bytes(size)}"
     elif written is not None:
-        needed = f"it needs more than the {_bytes(written)} written before the disk filled"
+        needed = f"it needs at least {_bytes(written)} (written when the disk filled)"
     else:
         needed = "its size is unknown"
     kept = f"the previous {path.name} is unchanged" if path.exists() else f"{path.name} was not written"
