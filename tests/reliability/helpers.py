@@ -20,7 +20,7 @@ def bau_env() -> dict[str, str]:
 def bau(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """``bau ARGS``: its exit status and output."""
     return subprocess.run(
-        [sys.executable, "-m", "bau", *args], capture_output=True, text=True, env=bau_env(), timeout=timeout
+        [sys.executable, "-m", "bau", *args], check=False, capture_output=True, text=True, env=bau_env(), timeout=timeout
     )
 
 
@@ -28,6 +28,7 @@ def faulty_train(fault: str, *args: str, timeout: float = 600) -> subprocess.Com
     """``bau train ARGS`` with ``fault`` injected (tests.reliability.faulty_train)."""
     return subprocess.run(
         [sys.executable, "-m", "tests.reliability.faulty_train", fault, *args],
+        check=False,
         capture_output=True,
         text=True,
         env=bau_env(),

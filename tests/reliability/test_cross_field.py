@@ -50,8 +50,10 @@ def test_workflow_rules_name_the_runs_once():
     lines = str(error.value).splitlines()
     assert lines == [
         "config/bad.yaml is invalid:",
-        "  - train.batch_size=18 must be a multiple of train.num_instances=4 (batches are whole identities of "
-        "num_instances images each) (in runs protocol2/cuhk03/bau, protocol2/cuhk03/vit)",
+        (
+            "  - train.batch_size=18 must be a multiple of train.num_instances=4 (batches are whole identities of "
+            "num_instances images each) (in runs protocol2/cuhk03/bau, protocol2/cuhk03/vit)"
+        ),
         "  - model.height/width=250x128: model.arch=vitbase needs multiples of 16 (in run protocol2/cuhk03/vit)",
     ]
 
@@ -98,7 +100,9 @@ def test_ddp_batch_split_is_checked_before_the_run_folder(tmp_path):
     result = bau("train", "--config", str(config), "--out", str(tmp_path / "run"), "--device", "cpu", "--nproc", "2")
     assert result.returncode == 2
     assert error_lines(result) == [
-        "bau train: error: train.batch_size=12 must be a multiple of train.num_instances=4 x 2 processes "
-        "(each process loads whole identities)"
+        (
+            "bau train: error: train.batch_size=12 must be a multiple of train.num_instances=4 x 2 processes "
+            "(each process loads whole identities)"
+        )
     ]
     assert not (tmp_path / "run").exists()

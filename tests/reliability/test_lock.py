@@ -34,17 +34,18 @@ def test_a_second_trainer_is_refused_naming_the_holder(holder):
     result = bau("train", "--out", str(run), "--device", "cpu", "--set", "model.pretrained=none")
     assert result.returncode == 2
     assert error_lines(result) == [
-        f"bau train: error: {run} is in use by another bau train (pid {process.pid}, lock file {run / LOCK_NAME}). "
-        f"Wait for it to finish or stop it (kill {process.pid}), then rerun the same command to resume"
+        (
+            f"bau train: error: {run} is in use by another bau train (pid {process.pid}, lock file {run / LOCK_NAME}). "
+            f"Wait for it to finish or stop it (kill {process.pid}), then rerun the same command to resume"
+        )
     ]
     assert sorted(p.name for p in run.iterdir()) == [LOCK_NAME]  # nothing written by the refused one
 
 
 def test_the_lock_dies_with_its_holder(holder):
     run, process = holder
-    with pytest.raises(TrainingError, match=f"pid {process.pid}"):
-        with run_folder_lock(run):
-            pass
+    with pytest.raises(TrainingError, match=f"pid {process.pid}"), run_folder_lock(run):
+        pass
     process.send_signal(signal.SIGKILL)
     process.wait()
     with run_folder_lock(run):  # released by the operating system
@@ -61,7 +62,7 @@ def test_torchrun_children_do_not_take_the_parents_lock(tmp_path, monkeypatch):
         assert held_by_parent(run)  # what a child, which inherits the environment, sees
         # A child that took it anyway would be refused, not wait (no deadlock).
         child = subprocess.run(
-            [sys.executable, "-c", HOLD, str(run)], capture_output=True, text=True, env={**bau_env()}, timeout=60
+            [sys.executable, "-c", HOLD, str(run)], check=False, capture_output=True, text=True, env=bau_env(), timeout=60
         )
         assert child.returncode != 0 and "is in use by another bau train" in child.stderr
     assert not held_by_parent(run)

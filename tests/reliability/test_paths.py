@@ -10,7 +10,12 @@ import json
 
 import pytest
 
-from tests.workflow.helpers import make_workdir, private_package, snakemake_cli, write_config
+from tests.workflow.helpers import (
+    make_workdir,
+    private_package,
+    snakemake_cli,
+    write_config,
+)
 from tests.workflow.test_run import TINY
 
 pytestmark = pytest.mark.slow
