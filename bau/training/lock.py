@@ -28,6 +28,21 @@ LOCK_NAME = ".train.lock"
 #: Set by the holder for its child processes: the resolved path of the lock file it holds.
 HELD_ENV = "BAU_RUN_LOCK"
 
+# Descriptors of the locks this process holds. Forked children (DataLoader workers) close their
+# copies at once: a flock lives as long as any copy is open, and a worker outliving a killed
+# trainer by a few seconds would keep the folder locked under a dead pid.
+_held: set[int] = set()
+
+
+def _close_held_in_child() -> None:
+    for fd in _held:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_in_child)
+
 
 def held_by_parent(run_dir: str | os.PathLike) -> bool:
     """True in a process started by the lock holder of ``run_dir`` (a torchrun child), and in
@@ -45,6 +60,7 @@ def run_folder_lock(run_dir: str | os.PathLike) -> Iterator[None]:
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LOCK_NAME
     fd = _acquire(path)
+    _held.add(fd)
     previous = os.environ.get(HELD_ENV)
     os.environ[HELD_ENV] = str(path.resolve())
     try:
@@ -58,6 +74,7 @@ def run_folder_lock(run_dir: str | os.PathLike) -> Iterator[None]:
         # Unlinked while still locked: see _acquire.
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+        _held.discard(fd)
         os.close(fd)
 
 

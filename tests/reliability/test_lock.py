@@ -3,6 +3,7 @@ the holder's pid; the lock dies with its holder, however it dies."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -68,3 +69,32 @@ def test_torchrun_children_do_not_take_the_parents_lock(tmp_path, monkeypatch):
     assert not held_by_parent(run)
     monkeypatch.setenv("RANK", "1")  # another launcher: rank 0 takes the lock, the others do not
     assert held_by_parent(run)
+
+
+def test_forked_children_do_not_keep_the_lock(tmp_path):
+    # A DataLoader worker (a fork of the trainer) that outlives it must not hold the folder.
+    run = tmp_path / "run"
+    script = (
+        "import os, sys, time\n"
+        "from bau.training.lock import run_folder_lock\n"
+        "with run_folder_lock(sys.argv[1]):\n"
+        "    child = os.fork()\n"
+        "    if child == 0:\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "    print(child, flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, str(run)], stdout=subprocess.PIPE, text=True, env=bau_env())
+    child = int(parent.stdout.readline())
+    try:
+        parent.send_signal(signal.SIGKILL)  # the child lives on
+        parent.wait()
+        os.kill(child, 0)  # still running
+        with run_folder_lock(run):
+            pass
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
