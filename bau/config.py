@@ -281,14 +281,14 @@ def _workflow_problems(workflow: Mapping[str, Any]) -> list[str]:
         for method in trained[protocol]:
             if method not in methods:
                 problems.append(
-                    f"key 'protocols.{protocol}.methods': '{method}' is not under 'methods'; known: {', '.join(methods)}"
+                    f"protocols.{protocol}.methods: '{method}' is not under 'methods'; known: {', '.join(methods)}"
                 )
         seen: dict[str, str] = {}
         for run, run_spec in spec["runs"].items():
             for target in run_spec["targets"]:
                 if target in seen:
                     problems.append(
-                        f"key 'protocols.{protocol}.runs': target '{target}' is evaluated by runs "
+                        f"protocols.{protocol}: target '{target}' is evaluated by runs "
                         f"'{seen[target]}' and '{run}'; each target needs one run"
                     )
                 seen[target] = run
@@ -304,11 +304,11 @@ def _workflow_problems(workflow: Mapping[str, Any]) -> list[str]:
         problems.append(f"{message} (in run{'s' if len(runs) > 1 else ''} {', '.join(runs)})")
     for name, table in workflow.get("tables", {}).items():
         if table["protocol"] not in trained:
-            problems.append(f"key 'tables.{name}.protocol': '{table['protocol']}' is not under 'protocols'")
+            problems.append(f"tables.{name}.protocol: '{table['protocol']}' is not under 'protocols'")
             continue
         for method in table["methods"]:
             if method not in trained[table["protocol"]]:
                 problems.append(
-                    f"key 'tables.{name}.methods': method '{method}' is not trained in protocols.{table['protocol']}.methods"
+                    f"tables.{name}: method '{method}' is not trained in protocols.{table['protocol']}.methods"
                 )
     return problems
