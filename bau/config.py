@@ -73,6 +73,15 @@ def _describe(error: jsonschema.ValidationError) -> str:
             # YAML 1.1 (PyYAML, Snakemake) reads an exponent without a dot, 1e-3, as text.
             hint = f" (YAML reads {error.instance} as text: write it with a dot, e.g. 1.0e-3)"
         return f"key '{where}': {error.instance!r} must be of type {error.validator_value}{hint}"
+    if error.validator == "pattern":
+        pattern = error.validator_value
+        if "propertyNames" in error.schema_path:
+            # propertyNames errors point at the mapping; the bad value is the name itself.
+            return (
+                f"key '{where}': name {error.instance!r} is not allowed; names must match {pattern} "
+                "(letters, digits, _ and -, not starting with -)"
+            )
+        return f"key '{where}': {error.instance!r} does not match {pattern} (letters, digits, _ and -, not starting with -)"
     return f"key '{where}': {error.instance!r} is invalid: {error.message}"
 
 
@@ -83,8 +92,9 @@ def validate(instance: Any, kind: str = "workflow", source: str = "configuration
     """
     validator = jsonschema.Draft202012Validator(_subschema(kind))
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
-    if errors:
-        lines = "\n".join(f"  - {_describe(e)}" for e in errors)
+    problems = [_describe(e) for e in errors] or cross_field_problems(instance, kind)
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
         raise ConfigError(f"{source} is invalid:\n{lines}")
 
 
@@ -266,3 +276,89 @@ def main(args: argparse.Namespace) -> int:
         return 0
     print(yaml.safe_dump(resolved, sort_keys=False), end="")
     return 0
+
+
+# ------------------------------------------------------------------- cross-field rules
+
+#: Patch size of the ViT-B/16 backbone (bau.models.vit.PATCH; not imported: no torch here).
+_VIT_PATCH = 16
+
+
+def cross_field_problems(instance: Any, kind: str = "workflow") -> list[str]:
+    """The rules between keys that the schema cannot express, as messages (empty: none).
+
+    :func:`validate` checks them once the schema holds, so that ``bau config``, ``bau train``
+    and the workflow (which validates the whole configuration, every run resolved, before
+    planning a job) refuse such a configuration instead of failing in a running job.
+    """
+    if kind == "run":
+        return _run_problems(fill_defaults(instance))
+    if kind == "workflow":
+        return _workflow_problems(fill_defaults(instance, load_schema()))
+    return []
+
+
+def _run_problems(run: Mapping[str, Any]) -> list[str]:
+    train, model = run["train"], run["model"]
+    problems = []
+    if train["batch_size"] % train["num_instances"]:
+        problems.append(
+            f"train.batch_size={train['batch_size']} must be a multiple of train.num_instances="
+            f"{train['num_instances']} (batches are whole identities of num_instances images each)"
+        )
+    milestones = list(train["milestones"])
+    if milestones != sorted(milestones):
+        problems.append(f"train.milestones={milestones} must be increasing; sort them")
+    if model["arch"] == "vitbase" and (model["height"] % _VIT_PATCH or model["width"] % _VIT_PATCH):
+        problems.append(
+            f"model.height/width={model['height']}x{model['width']}: model.arch=vitbase needs multiples of {_VIT_PATCH}"
+        )
+    if train["device"] == "cuda" and train["gpus"] == 0:
+        problems.append(
+            "train.device=cuda with train.gpus=0; set train.gpus to 1 or more, or train.device to auto or cpu"
+        )
+    return problems
+
+
+def _workflow_problems(workflow: Mapping[str, Any]) -> list[str]:
+    problems = []
+    methods = workflow["methods"]
+    default_methods = load_schema()["$defs"]["protocol"]["properties"]["methods"]["default"]
+    trained: dict[str, list[str]] = {}
+    runs_failing: dict[str, list[str]] = {}  # message -> runs it applies to (said once)
+    for protocol, spec in workflow["protocols"].items():
+        trained[protocol] = list(spec.get("methods", default_methods))
+        for method in trained[protocol]:
+            if method not in methods:
+                problems.append(
+                    f"protocols.{protocol}.methods: '{method}' is not under 'methods'; known: {', '.join(methods)}"
+                )
+        seen: dict[str, str] = {}
+        for run, run_spec in spec["runs"].items():
+            for target in run_spec["targets"]:
+                if target in seen:
+                    problems.append(
+                        f"protocols.{protocol}: target '{target}' is evaluated by runs "
+                        f"'{seen[target]}' and '{run}'; each target needs one run"
+                    )
+                seen[target] = run
+            for method in trained[protocol]:
+                if method not in methods:
+                    continue
+                try:
+                    resolve_run(workflow, protocol, run, method)
+                except ConfigError as err:
+                    for line in str(err).splitlines()[1:]:
+                        runs_failing.setdefault(line.strip().removeprefix("- "), []).append(f"{protocol}/{run}/{method}")
+    for message, runs in runs_failing.items():
+        problems.append(f"{message} (in run{'s' if len(runs) > 1 else ''} {', '.join(runs)})")
+    for name, table in workflow.get("tables", {}).items():
+        if table["protocol"] not in trained:
+            problems.append(f"tables.{name}.protocol: '{table['protocol']}' is not under 'protocols'")
+            continue
+        for method in table["methods"]:
+            if method not in trained[table["protocol"]]:
+                problems.append(
+                    f"tables.{name}: method '{method}' is not trained in protocols.{table['protocol']}.methods"
+                )
+    return problems
