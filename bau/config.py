@@ -25,7 +25,7 @@ import yaml
 
 from bau.errors import ConfigError
 from bau.io import write_yaml
-from bau.layout import DEFAULT_RESULTS, Layout, RunDir
+from bau.layout import DEFAULT_RESULTS, RESERVED, Layout, RunDir
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "config.schema.yaml"
 
@@ -321,13 +321,15 @@ def _run_problems(run: Mapping[str, Any]) -> list[str]:
 
 
 def _workflow_problems(workflow: Mapping[str, Any]) -> list[str]:
-    problems = []
+    problems = [
+        f"protocol '{name}' has the name of a results folder; rename it"
+        for name in sorted(set(workflow["protocols"]) & RESERVED)
+    ]
     methods = workflow["methods"]
-    default_methods = load_schema()["$defs"]["protocol"]["properties"]["methods"]["default"]
     trained: dict[str, list[str]] = {}
     runs_failing: dict[str, list[str]] = {}  # message -> runs it applies to (said once)
     for protocol, spec in workflow["protocols"].items():
-        trained[protocol] = list(spec.get("methods", default_methods))
+        trained[protocol] = list(spec["methods"])
         for method in trained[protocol]:
             if method not in methods:
                 problems.append(

@@ -20,7 +20,6 @@ from bau.errors import ConfigError
 from bau.io import write_text, write_yaml
 from bau.layout import (
     FIGURE_FORMATS,
-    RESERVED,
     TABLE_FORMATS,
     EvalKey,
     Layout,
@@ -58,7 +57,8 @@ def module_files(modules: Sequence[str]) -> list[str]:
 
 
 class Plan:
-    """Everything a workflow configuration asks for, checked before any job runs."""
+    """Everything a workflow configuration asks for, checked before any job runs (the schema
+    and the rules between keys, bau.config.validate)."""
 
     def __init__(self, config: Mapping[str, Any], source: str = "the configuration") -> None:
         # Defaults are filled here, not by snakemake's validate(), which would write the run
@@ -71,44 +71,11 @@ class Plan:
         self.tables: dict = self.settings.get("tables", {})
         self.resources: dict = self.settings["resources"]
         self._resolved: dict[RunKey, dict] = {}
-        self.check()
 
     # ------------------------------------------------------------------ configuration
 
     def methods_of(self, protocol: str) -> list[str]:
         return self.protocols[protocol]["methods"]
-
-    def check(self) -> None:
-        """Errors the schema cannot express: names that collide with result folders or each
-        other, and references to protocols or methods that are not configured."""
-        problems = [
-            f"protocol '{name}' has the name of a results folder; rename it"
-            for name in sorted(set(self.protocols) & RESERVED)
-        ]
-        for protocol, spec in self.protocols.items():
-            for method in self.methods_of(protocol):
-                if method not in self.settings["methods"]:
-                    problems.append(f"protocols.{protocol}.methods: '{method}' is not under 'methods'")
-            seen: dict[str, str] = {}
-            for run, run_spec in spec["runs"].items():
-                for target in run_spec["targets"]:
-                    if target in seen:
-                        problems.append(
-                            f"protocols.{protocol}: target '{target}' is evaluated by runs '{seen[target]}' and '{run}'; "
-                            "each target needs one run"
-                        )
-                    seen[target] = run
-        for name, table in self.tables.items():
-            if table["protocol"] not in self.protocols:
-                problems.append(f"tables.{name}.protocol: '{table['protocol']}' is not under 'protocols'")
-                continue
-            for method in table["methods"]:
-                if method not in self.methods_of(table["protocol"]):
-                    problems.append(
-                        f"tables.{name}: method '{method}' is not trained in protocols.{table['protocol']}.methods"
-                    )
-        if problems:
-            raise ConfigError(f"{self.source} is invalid:\n  - " + "\n  - ".join(problems))
 
     def write_settings(self, path: str, log: str) -> None:
         """The effective workflow configuration (files and --config merged, defaults filled)."""
