@@ -2,4 +2,4 @@
 
 from bau.metrics.rank import evaluate_distances, evaluate_rank
 
-__all__ = ["evaluate_rank", "evaluate_distances"]
+__all__ = ["evaluate_distances", "evaluate_rank"]

@@ -9,7 +9,7 @@ from sklearn.metrics import average_precision_score
 
 from bau.errors import DatasetError
 from bau.metrics import evaluate_distances, evaluate_rank
-from tests.evaluation.slow_reference import slow_metrics, squared_distances
+from tests.metrics.slow_reference import slow_metrics, squared_distances
 
 
 def one_query(distances, g_pids, g_cams, q_pid=1, q_cam=0, max_rank=5):
