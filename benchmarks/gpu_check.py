@@ -176,7 +176,7 @@ def check_eval_msmt17() -> tuple[bool, list[str]]:
     exact &= bool(np.allclose(gpu["cmc"], same["cmc"], rtol=0, atol=1e-12))
     close = abs(gpu["mAP"] - cpu["mAP"]) <= 1e-4 and float(np.abs(gpu["cmc"] - cpu["cmc"]).max()) <= 1e-3
     return exact and close, [
-        f"11659 x 82161, 2048-d: GPU {gpu_seconds:.2f} s (peak {peak:.2f} GiB above the features), CPU {cpu_seconds:.2f} s",
+        f"{len(qf)} x {len(gf)}, {qf.shape[1]}-d: GPU {gpu_seconds:.2f} s (peak {peak:.2f} GiB above the features), CPU {cpu_seconds:.2f} s",
         f"GPU: mAP {100 * gpu['mAP']:.4f}%, rank-1 {100 * gpu['cmc'][0]:.4f}%, mINP {100 * gpu['mINP']:.4f}%",
         f"CPU: mAP {100 * cpu['mAP']:.4f}%, rank-1 {100 * cpu['cmc'][0]:.4f}%, mINP {100 * cpu['mINP']:.4f}%",
         f"GPU distances ranked on CPU: mAP difference {abs(gpu['mAP'] - same['mAP']):.2g} (must be <= 1e-9)",

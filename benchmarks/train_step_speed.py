@@ -127,7 +127,7 @@ def official_step(s: Setup) -> torch.Tensor:
         f = F.normalize(f)
         emb_w, f_w, f_s, logits_w = emb[:b], f[:b], f[b:], logits[:b]
         with torch.no_grad():  # k-reciprocal reliability weights over all 2B features
-            top = torch.topk(f @ f.t(), 10, dim=1).indices
+            top = torch.topk(f @ f.t(), min(10, 2 * b), dim=1).indices
             a = torch.zeros(2 * b, 2 * b, device=f.device).scatter_(1, top, 1.0)
             r = a * a.t()
             inter = r[b:] @ r[:b].t()
