@@ -9,9 +9,29 @@ numbers, so equal distances (ties) are the same ties. For L2-normalised features
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import torch
+
+
+@contextlib.contextmanager
+def one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """One torch intra-op thread inside, on CPU (other devices: no change).
+
+    For many small or bandwidth-bound ops (norms by blocks, the ranking's counting): they
+    lose more to OpenMP thread wake-ups than threads gain, badly so on a shared, busy
+    machine. Only the distance GEMM gains from threads.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def squared_norms(x: torch.Tensor, rows_per_block: int = 64) -> torch.Tensor:
@@ -22,10 +42,11 @@ def squared_norms(x: torch.Tensor, rows_per_block: int = 64) -> torch.Tensor:
     """
     out = x.new_empty(len(x))
     block = x.new_empty((min(rows_per_block, len(x)), x.shape[1]))
-    for start in range(0, len(x), rows_per_block):
-        rows = x[start : start + rows_per_block]
-        squares = torch.mul(rows, rows, out=block[: len(rows)])
-        torch.sum(squares, 1, out=out[start : start + len(rows)])
+    with one_cpu_thread(x.device):
+        for start in range(0, len(x), rows_per_block):
+            rows = x[start : start + rows_per_block]
+            squares = torch.mul(rows, rows, out=block[: len(rows)])
+            torch.sum(squares, 1, out=out[start : start + len(rows)])
     return out
 
 

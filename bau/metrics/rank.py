@@ -38,15 +38,14 @@ shape (both reused from chunk to chunk) and arrays over the marked negatives; ne
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from bau.errors import DatasetError
-from bau.metrics.distance import squared_euclidean_chunks, squared_norms
+from bau.metrics.distance import one_cpu_thread, squared_euclidean_chunks, squared_norms
 from bau.metrics.rerank import reranked_distance_chunks
 
 #: Distances per chunk when ``chunk_size`` is not given (64 MB of float32 plus a 16 MB mask).
@@ -120,31 +119,13 @@ def _evaluate_chunks(
 ) -> dict[str, Any]:
     acc: _RankAccumulator | None = None
     for chunk in chunks:  # computing a chunk may use every thread; ranking it, one
-        with _one_cpu_thread(chunk.device):
+        with one_cpu_thread(chunk.device):
             if acc is None:
                 acc = _RankAccumulator(q_pids, g_pids, q_camids, g_camids, max_rank, chunk.device)
             acc.update(chunk, check_finite)
     if acc is None:
         raise ValueError("no distances given (empty query set)")
     return acc.result()
-
-
-@contextlib.contextmanager
-def _one_cpu_thread(device: torch.device) -> Iterator[None]:
-    """Run the ranking ops (many, on small arrays, or bandwidth-bound) with one intra-op thread on CPU.
-
-    Only the distance GEMM gains from threads; the ranking's ops lose more to OpenMP thread
-    wake-ups than they gain, badly so on a shared, busy machine.
-    """
-    if device.type != "cpu":
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 class _RankAccumulator:
