@@ -1,6 +1,6 @@
 """GPU check: what this project can only test with a CUDA device, in one run of a few minutes.
 
-On one H100/H200 it takes about 5 minutes and prints a report of five checks:
+Sized to finish in under 8 minutes on one H100/H200 (not yet run on one); prints a report of four checks:
 
 1. ``cuda-tests``: the tests marked ``cuda`` (skipped on CPU-only machines) pass;
 2. ``train-step``: one BAU training step (ResNet-50, 256x128, fp16 autocast + GradScaler,
