@@ -1,5 +1,6 @@
-"""Re-identification metrics: exact mAP, CMC and mINP (``rank``) and k-reciprocal re-ranking (``rerank``)."""
+"""Re-identification metrics: exact mAP, CMC and mINP (``rank``), k-reciprocal re-ranking (``rerank``),
+both on the official squared Euclidean distances (``distance``)."""
 
 from bau.metrics.rank import evaluate_distances, evaluate_rank
 
-__all__ = ["evaluate_rank", "evaluate_distances"]
+__all__ = ["evaluate_distances", "evaluate_rank"]

@@ -1,10 +1,10 @@
-"""Exact re-identification ranking metrics (mAP, CMC, mINP) without sorting the gallery.
+"""Exact re-identification ranking metrics (mAP, CMC, mINP) by counting, without sorting the gallery.
 
-Semantics are those of the reference evaluator (REFERENCE section 5):
+Semantics are those of the official evaluator (``bau/evaluators.py`` and
+``bau/evaluation_metrics/ranking.py``; docs/reference.md §5):
 
-* distance: squared Euclidean ``|q|^2 + |g|^2 - 2 q.g`` in float32 (``2 - 2 cos`` for the
-  L2-normalised features the models produce), computed with the same operations as the
-  reference so that the distances are the same numbers;
+* distance: squared Euclidean ``|q|^2 + |g|^2 - 2 q.g`` in float32
+  (:func:`bau.metrics.distance.squared_euclidean`, the same numbers as the official code);
 * gallery items with the query's pid *and* camera are removed ("junk"); every other item
   is valid, distractors included; a query without a valid match is skipped;
 * AP is scikit-learn's ``average_precision_score`` on the valid items scored by
@@ -14,35 +14,39 @@ Semantics are those of the reference evaluator (REFERENCE section 5):
 * mINP is the mean over queries of ``#positives / rank of the last positive`` (1-based,
   among valid items).
 
-CMC and mINP depend on the order of equal distances, which the reference leaves to an
+CMC and mINP depend on the order of equal distances, which the official code leaves to an
 unstable ``np.argsort``. Here ties are broken by gallery index, i.e. the ranking is the one
 ``np.argsort(distances, kind="stable")`` gives; AP does not depend on it.
 
-How it avoids sorting the gallery: a query's positives are few, and the three metrics only
-need, for each positive, how many negatives are at a distance <= its own (plus, for the
-first and last positive, which tied negatives come before it). Per chunk of queries:
+The three metrics only need, for each positive (true match), how many valid negatives are at
+a distance <= its own, plus, for the first and last positive, how many of the tied ones come
+after it in gallery order. That is a counting pass per query row, O(G), next to the O(G x D)
+distance product. Per chunk of queries:
 
 1. the positives (found once, by binary search in the gallery sorted by pid) are sorted by
    the integer key ``(row, float32 bits of the distance)``, a few per query;
 2. one comparison marks the valid negatives no farther than the query's farthest positive
-   (the only ones that matter, usually a small fraction of the gallery);
-3. each of those is placed among its row's sorted positives by ``searchsorted`` on the same
-   key, and a histogram of the places gives every count at once.
+   (the only ones that count; usually a small fraction of the row), and their indices are
+   read off the mask 8 entries at a time;
+3. each marked negative is placed among its row's sorted positives by ``searchsorted`` on
+   the same key, and a histogram of the places gives every count at once.
 
-Memory of a chunk: ``chunk_size x gallery`` float32 distances and a boolean mask, plus
-small arrays over the marked negatives; never ``query x gallery``.
+Memory of a chunk: ``chunk_size x gallery`` float32 distances, a boolean mask of the same
+shape (both reused from chunk to chunk) and arrays over the marked negatives; never
+``query x gallery``.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from bau.errors import DatasetError
+from bau.metrics.distance import one_cpu_thread, squared_euclidean_chunks, squared_norms
+from bau.metrics.rerank import reranked_distance_chunks
 
 #: Distances per chunk when ``chunk_size`` is not given (64 MB of float32 plus a 16 MB mask).
 CHUNK_ELEMENTS = 1 << 24
@@ -76,32 +80,18 @@ def evaluate_rank(
     if qf.shape[1] != gf.shape[1]:
         raise ValueError(f"query features are {qf.shape[1]}-d but gallery features {gf.shape[1]}-d")
     gf = gf.to(qf.device)
+    q_norms, g_norms = squared_norms(qf), squared_norms(gf)
+    # Finite features with finite squared norms give finite distances: checking them here
+    # spares a pass over every chunk of distances.
+    for name, norms in (("qf", q_norms), ("gf", g_norms)):
+        if not bool(torch.isfinite(norms).all()):
+            raise ValueError(f"{name} contains NaN or infinity (non-finite features?)")
     chunk_size = chunk_size or max(1, CHUNK_ELEMENTS // max(1, gf.shape[0]))
     if rerank:
-        from bau.metrics.rerank import reranked_distance_chunks
-
         chunks = reranked_distance_chunks(qf, gf, chunk_size=chunk_size)
-    else:
-        chunks = squared_euclidean_chunks(qf, gf, chunk_size)
-    return evaluate_distances(chunks, q_pids, g_pids, q_camids, g_camids, max_rank=max_rank)
-
-
-@contextlib.contextmanager
-def _one_cpu_thread(device: torch.device) -> Iterator[None]:
-    """Run the ranking ops (many, on small arrays) with one intra-op thread on CPU.
-
-    Only the distance GEMM gains from threads; the ranking's small ops lose more to
-    OpenMP thread wake-ups than they gain, badly so on a shared, busy machine.
-    """
-    if device.type != "cpu":
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    else:  # each chunk is ranked before the next is computed, so they can share memory
+        chunks = squared_euclidean_chunks(qf, gf, chunk_size, reuse=True, q_norms=q_norms, g_norms=g_norms)
+    return _evaluate_chunks(chunks, q_pids, g_pids, q_camids, g_camids, max_rank, check_finite=False)
 
 
 def evaluate_distances(
@@ -115,39 +105,27 @@ def evaluate_distances(
     """The metrics of :func:`evaluate_rank` from given distances (smaller = more similar).
 
     ``distances`` is a Q x G matrix or an iterable of row chunks (C x G tensors, queries in
-    order), e.g. from :func:`squared_euclidean_chunks`. They are compared as float32 (the
-    reference's distance matrix is float32, so its ties are float32 ties).
+    order), e.g. from :func:`bau.metrics.distance.squared_euclidean_chunks`. They are
+    compared as float32 (the official distance matrix is float32, so its ties are float32
+    ties). Raises ValueError on NaN or infinite distances.
     """
     if isinstance(distances, (torch.Tensor, np.ndarray)):
         distances = [torch.as_tensor(distances)]
+    return _evaluate_chunks(distances, q_pids, g_pids, q_camids, g_camids, max_rank, check_finite=True)
+
+
+def _evaluate_chunks(
+    chunks: Iterable[torch.Tensor], q_pids, g_pids, q_camids, g_camids, max_rank: int, check_finite: bool
+) -> dict[str, Any]:
     acc: _RankAccumulator | None = None
-    for chunk in distances:  # computing a chunk may use every thread; ranking it, one
-        with _one_cpu_thread(chunk.device):
+    for chunk in chunks:  # computing a chunk may use every thread; ranking it, one
+        with one_cpu_thread(chunk.device):
             if acc is None:
                 acc = _RankAccumulator(q_pids, g_pids, q_camids, g_camids, max_rank, chunk.device)
-            acc.update(chunk)
+            acc.update(chunk, check_finite)
     if acc is None:
         raise ValueError("no distances given (empty query set)")
     return acc.result()
-
-
-def squared_euclidean_chunks(qf: torch.Tensor, gf: torch.Tensor, chunk_size: int) -> Iterator[torch.Tensor]:
-    """Row chunks of ``|q|^2 + |g|^2 - 2 q.g``, computed as the reference computes the full matrix."""
-    g_norms = squared_norms(gf)
-    for start in range(0, qf.shape[0], chunk_size):
-        yield squared_euclidean(qf[start : start + chunk_size], gf, g_norms)
-
-
-def squared_euclidean(q: torch.Tensor, g: torch.Tensor, g_norms: torch.Tensor) -> torch.Tensor:
-    """``|q|^2 + |g|^2 - 2 q.g`` (len(q) x len(g)) as the reference computes it; ``g_norms``
-    are ``squared_norms(g)``, computed once by callers that go over ``g`` in chunks."""
-    dist = squared_norms(q)[:, None] + g_norms[None, :]
-    return dist.addmm_(q, g.t(), beta=1, alpha=-2)
-
-
-def squared_norms(x: torch.Tensor, rows_per_block: int = 1 << 12) -> torch.Tensor:
-    """``x.pow(2).sum(1)`` (the reference's expression, same values) without an N x D temporary."""
-    return torch.cat([block.pow(2).sum(1) for block in x.split(rows_per_block)]) if len(x) else x.new_zeros(0)
 
 
 class _RankAccumulator:
@@ -172,8 +150,9 @@ class _RankAccumulator:
         self.inp_sum = 0.0
         self.num_valid = 0
         self.first_match = torch.zeros(max_rank, dtype=torch.int64, device=device)
+        self.mask = torch.zeros(0, dtype=torch.bool, device=device)  # grown to the largest chunk, reused
 
-    def update(self, dist: torch.Tensor) -> None:
+    def update(self, dist: torch.Tensor, check_finite: bool = True) -> None:
         start, stop = self.done, self.done + dist.shape[0]
         if dist.dim() != 2 or dist.shape[1] != self.num_gallery or stop > self.num_query:
             raise ValueError(
@@ -181,15 +160,17 @@ class _RankAccumulator:
                 f"x {self.num_gallery} gallery items (rows {start}..{stop})"
             )
         self.done = stop
-        # float32 as the reference's distance matrix: ties are float32 ties.
+        # float32 as the official distance matrix: ties are float32 ties.
         dist = dist.to(self.first_match.device, torch.float32).contiguous()
-        if dist.numel():
+        if check_finite and dist.numel():
             low, high = torch.aminmax(dist)  # NaN propagates; one pass instead of isfinite
             if not (torch.isfinite(low) and torch.isfinite(high)):
                 raise ValueError("distances contain NaN or infinity (non-finite features?)")
+        if self.mask.numel() < _round_up(dist.numel(), 8):
+            self.mask = torch.empty(_round_up(dist.numel(), 8), dtype=torch.bool, device=dist.device)
         positives = self.positives.flat_indices(start, stop, self.num_gallery)
         _, junk = self.junk.flat_indices(start, stop, self.num_gallery)
-        ap, inp, first_rank = _chunk_metrics(dist, *positives, junk)
+        ap, inp, first_rank = _chunk_metrics(dist, *positives, junk, self.mask)
         self.ap_sum += float(ap.sum())
         self.inp_sum += float(inp.sum())
         self.num_valid += len(ap)
@@ -244,12 +225,13 @@ def _same_pid_pairs(q_pids, g_pids, q_cams, g_cams, same_cam: bool) -> tuple[tor
 
 
 def _chunk_metrics(
-    dist: torch.Tensor, pos_rows: torch.Tensor, pos_flat: torch.Tensor, junk_flat: torch.Tensor
+    dist: torch.Tensor, pos_rows: torch.Tensor, pos_flat: torch.Tensor, junk_flat: torch.Tensor, mask: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """AP, INP and 0-based first-match rank of each query of the chunk that has a positive.
 
     ``pos_rows``/``pos_flat``: chunk row and flat index (``row * G + col``, ascending) of
-    every positive; ``junk_flat``: flat indices of the same-pid same-camera items.
+    every positive; ``junk_flat``: flat indices of the same-pid same-camera items; ``mask``:
+    a scratch boolean buffer of at least ``dist.numel()`` rounded up to 8.
     """
     n_rows, n_cols = dist.shape
     num_pos = torch.bincount(pos_rows, minlength=n_rows)
@@ -265,12 +247,12 @@ def _chunk_metrics(
     row_start = torch.cumsum(num_pos, 0) - num_pos  # index in pos_key of each row's first positive
     farthest = torch.full((n_rows,), -torch.inf, device=dist.device).scatter_reduce_(0, pos_rows, pos_dist, "amax")
 
-    neg_flat, neg_key = _near_negatives(dist, farthest, pos_flat, junk_flat)
-    # slot = index (in pos_key) of the row's first positive at a distance >= the negative's,
-    # so the negatives at distance <= positive j are those of its row with slot <= j.
+    neg_flat, neg_rows, neg_key = _near_negatives(dist, farthest, pos_flat, junk_flat, mask)
+    # The counting pass: slot = index (in pos_key) of the row's first positive at a distance
+    # >= the negative's, so the negatives at distance <= positive j are those of its row
+    # with slot <= j: a histogram of the slots and its running sum.
     slot = torch.searchsorted(pos_key, neg_key)
-    per_slot = torch.zeros(len(pos_key), dtype=torch.int64, device=dist.device)
-    per_slot.index_add_(0, slot, torch.ones(1, dtype=torch.int64, device=dist.device).expand(len(slot)))
+    per_slot = torch.bincount(slot, minlength=len(pos_key))
     neg_upto = torch.cumsum(per_slot, 0)
     neg_le = neg_upto - (neg_upto - per_slot)[row_start[pos_rows]]
     pos_le = torch.searchsorted(pos_key, pos_key, right=True) - row_start[pos_rows]
@@ -283,9 +265,8 @@ def _chunk_metrics(
     # CMC and mINP: the first and last positive's place in the stable order, i.e. the
     # negatives at a distance <= theirs minus the tied ones with a larger gallery index.
     tied = (pos_key[slot] == neg_key).nonzero().squeeze(1)
-    t_key, t_flat = neg_key[tied], neg_flat[tied]
-    t_rows = (t_key + (1 << 31)) >> 32
-    t_col = t_flat - t_rows * n_cols
+    t_key, t_rows = neg_key[tied], neg_rows[tied]
+    t_col = neg_flat[tied] - t_rows * n_cols
     t_first, t_last = row_start[t_rows], row_start[t_rows] + num_pos[t_rows] - 1
     after_first = torch.bincount(t_rows[_tied_after(t_key, t_col, pos_key, pos_col, t_first)], minlength=n_rows)
     after_last = torch.bincount(t_rows[_tied_after(t_key, t_col, pos_key, pos_col, t_last)], minlength=n_rows)
@@ -297,16 +278,39 @@ def _chunk_metrics(
 
 
 def _near_negatives(
-    dist: torch.Tensor, farthest: torch.Tensor, pos_flat: torch.Tensor, junk_flat: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flat index and (row, distance) key of the negatives no farther than their row's farthest
-    positive: the only ones that can change a metric."""
-    near = dist <= farthest[:, None]
-    near.view(-1)[junk_flat] = False
-    near.view(-1)[pos_flat] = False
-    flat = near.view(-1).nonzero().squeeze(1)
-    key = _monotone_key(dist.view(-1)[flat]).add_(torch.div(flat, dist.shape[1], rounding_mode="floor") << 32)
-    return flat, key
+    dist: torch.Tensor, farthest: torch.Tensor, pos_flat: torch.Tensor, junk_flat: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Flat index, row and (row, distance) key of the negatives no farther than their row's
+    farthest positive: the only ones that can change a metric. Ascending flat indices."""
+    n_rows, n_cols = dist.shape
+    size = dist.numel()
+    near = mask[: _round_up(size, 8)]
+    near[size:] = False
+    torch.le(dist, farthest[:, None], out=near[:size].view(n_rows, n_cols))
+    near[junk_flat] = False
+    near[pos_flat] = False
+    flat = _true_indices(near)
+    # Ascending flat indices: each row's are one run, found by binary search of the row starts.
+    bounds = torch.searchsorted(flat, torch.arange(n_rows + 1, device=dist.device) * n_cols)
+    rows = torch.repeat_interleave(torch.arange(n_rows, device=dist.device), bounds.diff())
+    key = _monotone_key(dist.view(-1)[flat]).add_(rows << 32)
+    return flat, rows, key
+
+
+def _true_indices(mask: torch.Tensor) -> torch.Tensor:
+    """Ascending indices of the True entries of a 1-d boolean ``mask`` whose length is a multiple of 8.
+
+    The mask is scanned as int64 words, 8 entries at a time, and only the words with a True
+    entry are looked into: ``nonzero`` on the booleans themselves costs several times more
+    when, as here, few entries are True.
+    """
+    words = mask.view(torch.int64).nonzero().squeeze(1)
+    candidates = (words[:, None] * 8 + torch.arange(8, device=mask.device)).view(-1)
+    return candidates[mask[candidates]]
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
 
 
 def _tied_after(

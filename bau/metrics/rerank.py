@@ -1,6 +1,6 @@
-"""k-reciprocal re-ranking (Zhong et al., CVPR 2017) as the reference's ``utils/rerank.py`` does it.
+"""k-reciprocal re-ranking (Zhong et al., CVPR 2017) as the official ``bau/utils/rerank.py`` does it.
 
-Reference semantics (REFERENCE section 5), with ``X = [queries; gallery]`` (N = Q + G items):
+Semantics of the official code (docs/reference.md §5), with ``X = [queries; gallery]`` (N = Q + G items):
 
 1. ``D`` = squared Euclidean distances of all pairs; the routine squares them *again*
    (``D2 = D ** 2``) and divides each column by its maximum, then transposes. ``D2`` is
@@ -41,7 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from bau.metrics.rank import squared_euclidean, squared_norms
+from bau.metrics.distance import squared_euclidean, squared_norms
 
 #: Triples (query, shared neighbour, gallery item) expanded at once in the Jaccard step, and
 #: query x gallery entries of one Jaccard block.
@@ -79,7 +79,7 @@ def reranked_distance_chunks(
 
 def _squared_squared(rows: torch.Tensor, feats: torch.Tensor, norms: torch.Tensor) -> torch.Tensor:
     """``D2``: the reference's squared Euclidean distance of ``rows`` to ``feats``, squared again."""
-    return squared_euclidean(rows, feats, norms).pow_(2)
+    return squared_euclidean(rows, feats, g_norms=norms).pow_(2)
 
 
 def _initial_neighbours(feats: torch.Tensor, k: int, chunk_size: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,8 +8,8 @@ import torch
 
 from bau.metrics import evaluate_distances, evaluate_rank
 from bau.metrics.rerank import reranked_distance_chunks
-from tests.evaluation.dense_rerank import dense_rerank
-from tests.evaluation.slow_reference import squared_distances
+from tests.metrics.dense_rerank import dense_rerank
+from tests.metrics.slow_reference import squared_distances
 
 # float32 throughout; the sparse version sums in another order: differences of a few ulp.
 TOLERANCE = 1e-5

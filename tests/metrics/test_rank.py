@@ -9,7 +9,7 @@ from sklearn.metrics import average_precision_score
 
 from bau.errors import DatasetError
 from bau.metrics import evaluate_distances, evaluate_rank
-from tests.evaluation.slow_reference import slow_metrics, squared_distances
+from tests.metrics.slow_reference import slow_metrics, squared_distances
 
 
 def one_query(distances, g_pids, g_cams, q_pid=1, q_cam=0, max_rank=5):
@@ -155,9 +155,61 @@ def test_bad_input_is_reported():
         evaluate_rank(qf, gf, q_pids, g_pids, q_cams, g_cams)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_gpu_features_give_the_cpu_result():
-    qf, gf, q_pids, g_pids, q_cams, g_cams = random_problem(3)
+# Marked ``cuda``: benchmarks/gpu_check.py runs them with ``pytest -m cuda``.
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.mark.cuda
+@needs_cuda
+@pytest.mark.parametrize("seed", range(2))
+def test_gpu_features_give_the_cpu_result(seed):
+    qf, gf, q_pids, g_pids, q_cams, g_cams = random_problem(seed)
     cpu = evaluate_rank(qf, gf, q_pids, g_pids, q_cams, g_cams)
     gpu = evaluate_rank(torch.tensor(qf).cuda(), torch.tensor(gf).cuda(), q_pids, g_pids, q_cams, g_cams)
-    assert gpu["mAP"] == pytest.approx(cpu["mAP"], abs=1e-6)
+    assert gpu["mAP"] == pytest.approx(cpu["mAP"], abs=1e-6)  # two GEMMs: last-bit differences
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_gpu_ranking_of_tied_distances_equals_cpu():
+    qf, gf, q_pids, g_pids, q_cams, g_cams = random_problem(5, cams=2)
+    dist = torch.tensor(np.round(squared_distances(qf, gf) * 8) / 8)
+    cpu = evaluate_distances(dist, q_pids, g_pids, q_cams, g_cams)
+    gpu = evaluate_distances(dist.cuda().split(7), q_pids, g_pids, q_cams, g_cams)
+    assert_same_metrics(gpu, cpu)
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_gpu_rerank_gives_the_cpu_result():
+    qf, gf, q_pids, g_pids, q_cams, g_cams = random_problem(6)
+    cpu = evaluate_rank(qf, gf, q_pids, g_pids, q_cams, g_cams, rerank=True)
+    gpu = evaluate_rank(torch.tensor(qf).cuda(), torch.tensor(gf).cuda(), q_pids, g_pids, q_cams, g_cams, rerank=True)
+    assert gpu["mAP"] == pytest.approx(cpu["mAP"], abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_counting_pass_matches_reference_with_ties_junk_and_unmatched_queries(seed):
+    # Integer distances in a narrow range: most negatives tie with some positive; 2 cameras
+    # make many same-camera matches junk, and some queries have no valid match at all.
+    rng = np.random.default_rng(100 + seed)
+    num_q, num_g = 60, 300
+    q_pids, g_pids = rng.integers(0, 40, num_q), rng.integers(0, 30, num_g)  # pids 30+: no match
+    q_cams, g_cams = rng.integers(0, 2, num_q), rng.integers(0, 2, num_g)
+    dist = rng.integers(-3, 6, (num_q, num_g)).astype(np.float32) / 4
+    slow = slow_metrics(dist, q_pids, g_pids, q_cams, g_cams, max_rank=50)
+    valid = (g_pids[None, :] == q_pids[:, None]) & (g_cams[None, :] != q_cams[:, None])
+    assert 0 < valid.any(1).sum() < num_q  # some queries are skipped
+    for chunks in ([torch.tensor(dist)], list(torch.tensor(dist).split(7))):
+        ours = evaluate_distances(chunks, q_pids, g_pids, q_cams, g_cams, max_rank=50)
+        assert_same_metrics(ours, slow)
+
+
+def test_true_indices_reads_every_word_position():
+    from bau.metrics.rank import _true_indices
+
+    rng = np.random.default_rng(0)
+    for density in (0.0, 0.01, 0.5, 1.0):
+        mask = torch.tensor(rng.random(8 * 37) < density)
+        mask[[0, 7, 8, 8 * 37 - 1]] = density > 0  # word boundaries
+        np.testing.assert_array_equal(_true_indices(mask).numpy(), np.flatnonzero(mask.numpy()))
