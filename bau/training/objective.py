@@ -16,10 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from bau import losses
-from bau.memory import MemoryBank
-
-#: Loss terms in the order they are logged; L = ce + tri + lam * align + uniform + domain.
-LOSS_TERMS = ("ce", "tri", "align", "uniform", "domain")
+from bau.training.memory import MemoryBank
+from bau.training.terms import enabled_terms
 
 
 @dataclass
@@ -40,14 +38,6 @@ def view_outputs(weak: Sequence[torch.Tensor], strong: Sequence[torch.Tensor] | 
     return ViewOutputs(emb_w, F.normalize(f_w, dim=1), logits_w, f_s)
 
 
-def enabled_terms(method: Mapping[str, Any]) -> tuple[str, ...]:
-    """The loss terms a ``method`` config switches on; without the strong view only CE + Tri."""
-    if not method["strong_view"]:
-        return ("ce", "tri")
-    switches = {"align": method["alignment"], "uniform": method["uniformity"], "domain": method["domain"]}
-    return ("ce", "tri") + tuple(name for name, on in switches.items() if on)
-
-
 def compute_losses(
     out: ViewOutputs,
     y: torch.Tensor,
@@ -55,7 +45,7 @@ def compute_losses(
     memory: MemoryBank | None,
     method: Mapping[str, Any],
 ) -> dict[str, torch.Tensor]:
-    """The unweighted loss terms that ``method`` enables, keyed by :data:`LOSS_TERMS` names."""
+    """The unweighted loss terms that ``method`` enables, keyed by :data:`bau.training.terms.LOSS_TERMS` names."""
     terms = enabled_terms(method)
     f_w, f_s = out.f_w, out.f_s
     result = {

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bau.memory import MemoryBank, occurrence_rank
+from bau.training.memory import MemoryBank, occurrence_rank
 
 
 def sequential_update(features, f, y, m):
@@ -92,19 +92,18 @@ def test_state_dict_round_trip(tmp_path):
     torch.testing.assert_close(other.features, memory.features)
 
 
-def test_init_from_model_uses_class_means_of_eval_features(tmp_path):
+def _train_set(tmp_path):
+    """Five one-colour images of three identities; sorted-path order differs from list order."""
     from collections import namedtuple
 
     from PIL import Image
-
-    from bau.models import create_model
 
     TrainItem = namedtuple("TrainItem", "path pid camid domain")  # the fields of bau.data.multisource.TrainItem
 
     colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (250, 10, 0), (0, 0, 0)]
     items = []
     for i, (colour, pid) in enumerate(zip(colours, [0, 1, 2, 0, 1])):
-        path = tmp_path / f"img{4 - i}.jpg"  # sorted-path order differs from list order
+        path = tmp_path / f"img{4 - i}.jpg"
         Image.new("RGB", (16, 32), colour).save(path)
         items.append(TrainItem(str(path), pid, 0, [0, 1, 1, 0, 1][i]))
 
@@ -113,11 +112,28 @@ def test_init_from_model_uses_class_means_of_eval_features(tmp_path):
         class_domains = [0, 1, 1]
 
     TrainSet.items = items
+    return TrainSet
+
+
+def _initial_memory(tmp_path):
+    from bau.models import create_model
+    from bau.training.trainer import initial_memory
+
+    train_set = _train_set(tmp_path)
     torch.manual_seed(0)
     model = create_model("resnet18", 3, height=32, width=16).train()
-    cfg = {"model": {"height": 32, "width": 16}, "eval": {"batch_size": 2}, "data": {"workers": 0}}
-    memory = MemoryBank.init_from_model(model, TrainSet, cfg, "cpu", momentum=0.1)
+    cfg = {"model": {"height": 32, "width": 16}, "eval": {"batch_size": 2}, "data": {"workers": 0},
+           "method": {"memory_momentum": 0.1}}
+    return model, train_set, initial_memory(model, train_set, cfg, torch.device("cpu"))
+
+
+def test_initial_memory_uses_class_means_of_eval_features(tmp_path):
+    model, train_set, memory = _initial_memory(tmp_path)
+    items = train_set.items
     assert model.training  # mode restored
+    assert memory.momentum == 0.1
+
+    from PIL import Image
 
     from bau.data.transforms import build_test_transform
 
@@ -128,3 +144,17 @@ def test_init_from_model_uses_class_means_of_eval_features(tmp_path):
     expected = MemoryBank.from_features(feats, [item.pid for item in items], [0, 1, 1], 3)
     torch.testing.assert_close(memory.features, expected.features, atol=1e-5, rtol=1e-5)
     assert memory.labels.tolist() == [0, 1, 1]
+
+
+def test_initial_memory_is_built_from_the_extractors_features(tmp_path):
+    """One feature extraction in the project: the memory is the class means of extract_features'
+    fp32 output over the training images in sorted-path order, bit for bit."""
+    from bau.evaluation import extract_features
+
+    model, train_set, memory = _initial_memory(tmp_path)
+    items = sorted(train_set.items, key=lambda item: item.path)
+    feats = extract_features(model, [item.path for item in items], height=32, width=16, batch_size=2, amp=False,
+                             progress=False)
+    expected = MemoryBank.from_features(feats, [item.pid for item in items], [0, 1, 1], 3)
+    assert torch.equal(memory.features, expected.features)
+    assert torch.equal(memory.labels, expected.labels)
