@@ -39,7 +39,12 @@ class MemoryBank(nn.Module):
         num_classes: int,
         momentum: float = 0.1,
     ) -> MemoryBank:
-        """Prototype of class c = normalise(mean of the L2-normalised features of its samples)."""
+        """Prototype of class c = normalise(mean of the features of its samples).
+
+        ``features`` has one L2-normalised row per sample, as :func:`bau.evaluation.extract_features`
+        returns them; they are averaged as they are (normalising them again would change their
+        last bits, and with them the run).
+        """
         pids = torch.as_tensor(pids, dtype=torch.long, device=features.device)
         class_domains = torch.as_tensor(class_domains, dtype=torch.long, device=features.device)
         if class_domains.shape != (num_classes,):
@@ -50,7 +55,13 @@ class MemoryBank(nn.Module):
         if (counts == 0).any():
             empty = torch.nonzero(counts == 0).flatten()[:10].tolist()
             raise ValueError(f"memory: classes without any sample (first ones: {empty}); every identity needs an image")
-        f = F.normalize(features.float(), dim=1)
+        f = features.float()
+        norms = f.norm(dim=1)
+        if f.numel() and not torch.allclose(norms, torch.ones_like(norms), atol=1e-3):
+            raise ValueError(
+                f"memory: features must be L2-normalised rows (extract_features' output), got norms in "
+                f"[{float(norms.min()):.4g}, {float(norms.max()):.4g}]"
+            )
         sums = torch.zeros(num_classes, f.shape[1], dtype=f.dtype, device=f.device).index_add_(0, pids, f)
         return cls(F.normalize(sums / counts.unsqueeze(1), dim=1), class_domains, momentum)
 

@@ -19,7 +19,7 @@ def sequential_update(features, f, y, m):
 
 
 def test_from_features_hand_case():
-    features = torch.tensor([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])
+    features = torch.tensor([[0.6, 0.8], [1.0, 0.0], [0.0, 1.0]])
     memory = MemoryBank.from_features(features, [0, 0, 1], class_domains=[1, 0], num_classes=2)
     # class 0: mean of (0.6, 0.8) and (1, 0) = (0.8, 0.4) -> normalised; class 1: (0, 1)
     expected = torch.tensor([[0.8, 0.4], [0.0, 1.0]])
@@ -29,10 +29,17 @@ def test_from_features_hand_case():
 
 
 def test_from_features_rejects_classes_without_samples():
+    unit = F.normalize(torch.ones(3, 3), dim=1)
     with pytest.raises(ValueError, match=r"classes without any sample \(first ones: \[1\]\)"):
-        MemoryBank.from_features(torch.ones(2, 3), [0, 2], class_domains=[0, 0, 0], num_classes=3)
+        MemoryBank.from_features(unit[:2], [0, 2], class_domains=[0, 0, 0], num_classes=3)
     with pytest.raises(ValueError, match="2 class domains for 3 classes"):
-        MemoryBank.from_features(torch.ones(3, 3), [0, 1, 2], class_domains=[0, 0], num_classes=3)
+        MemoryBank.from_features(unit, [0, 1, 2], class_domains=[0, 0], num_classes=3)
+
+
+def test_from_features_refuses_features_that_are_not_unit_rows():
+    # The extractor's features are unit rows; anything else would silently weight the mean.
+    with pytest.raises(ValueError, match=r"L2-normalised rows .*norms in \[1, 5\]"):
+        MemoryBank.from_features(torch.tensor([[3.0, 4.0], [1.0, 0.0]]), [0, 1], class_domains=[0, 0], num_classes=2)
 
 
 def test_occurrence_rank_hand_case():
