@@ -33,14 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="metrics JSON to write")
     parser.add_argument("--save-features", type=Path, metavar="NPZ", help="also write split 0's features here")
     # The evaluation settings default to the checkpoint's run config (eval.*, data.workers),
-    # so that `bau evaluate` evaluates as the run's own evaluations did.
+    # so that `bau evaluate` evaluates as the run's own evaluations did; --no-X turns X off.
     on_off = argparse.BooleanOptionalAction
-    parser.add_argument("--rerank", action=on_off, help="k-reciprocal re-ranking (k1 20, k2 6, lambda 0.3; default: the run's)")
-    parser.add_argument("--flip", action=on_off, help="average the features of each image and its mirror (default: the run's)")
+    parser.add_argument("--rerank", action=on_off, help="k-reciprocal re-ranking (k1 20, k2 6, lambda 0.3)")
+    parser.add_argument("--flip", action=on_off, help="average the features of each image and its mirror")
     parser.add_argument("--no-amp", action="store_true", help="extract in fp32 on GPU too, as the reference does")
-    parser.add_argument(
-        "--viper-both-directions", action=on_off, help="VIPeR: mean of both query/gallery directions (default: the run's)"
-    )
+    parser.add_argument("--viper-both-directions", action=on_off, help="VIPeR: mean of both query/gallery directions")
     parser.add_argument("--max-rank", type=int, help="length of the CMC curve (default: the run's, 50 by default)")
     parser.add_argument("--batch-size", type=int, help="images per batch (default: the run's eval.batch_size)")
     parser.add_argument("--workers", type=int, help="image decoding processes (default: the run's data.workers)")
@@ -135,5 +133,7 @@ def evaluate_checkpoint(checkpoint: Path, args: argparse.Namespace) -> tuple[dic
         width=config["width"],
         **{name: value for name, value in given.items() if value is not None},
     )
-    metrics = evaluate_model(model, args.dataset, args.data_root, options, device=device, save_features=args.save_features)
+    metrics = evaluate_model(
+        model, args.dataset, args.data_root, options, device=device, save_features=args.save_features
+    )
     return metrics, saved

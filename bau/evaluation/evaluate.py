@@ -21,8 +21,8 @@ import torch
 
 from bau.data import ReIDDataset, create_datasets, directions, num_splits
 from bau.data.base import SYNTHETIC_MARKER
-from bau.errors import ConfigError, DatasetError
 from bau.devices import resolve_device
+from bau.errors import ConfigError, DatasetError
 from bau.evaluation.features import extract_features
 from bau.io import atomic_open
 from bau.metrics import evaluate_rank
@@ -124,9 +124,7 @@ def evaluate_model(
     records = []
     for split in splits:
         per_direction = [
-            _rank(
-                views[split, direction], feats, row, options.max_rank, options.rerank, f"{dataset_name} split {split} ({direction})"
-            )
+            _rank(views[split, direction], feats, row, options, f"{dataset_name} split {split} ({direction})")
             for direction in directions(dataset_name, options.viper_both_directions)
         ]
         view = views[split, directions(dataset_name)[0]]
@@ -154,9 +152,7 @@ def evaluate_model(
     }
 
 
-def _rank(
-    view: ReIDDataset, feats: torch.Tensor, row: dict[str, int], max_rank: int, rerank: bool, what: str
-) -> dict[str, Any]:
+def _rank(view: ReIDDataset, feats: torch.Tensor, row: dict[str, int], options: EvalOptions, what: str) -> dict[str, Any]:
     if not view.query or not view.gallery:
         raise DatasetError(f"{what}: {len(view.query)} query and {len(view.gallery)} gallery images; both must be non-empty")
     q_index = torch.tensor([row[item.path] for item in view.query], device=feats.device)
@@ -169,8 +165,8 @@ def _rank(
             [item.pid for item in view.gallery],
             [item.camid for item in view.query],
             [item.camid for item in view.gallery],
-            max_rank=max_rank,
-            rerank=rerank,
+            max_rank=options.max_rank,
+            rerank=options.rerank,
         )
     except DatasetError as err:
         raise DatasetError(f"{what}: {err}") from err

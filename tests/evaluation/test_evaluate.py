@@ -98,7 +98,8 @@ def test_viper_both_directions_averages_the_two(model, root):
 
 
 def test_single_split_dataset_and_bad_max_rank(model, root):
-    metrics = evaluate_model(model, "market1501", root, EvalOptions(height=HEIGHT, width=WIDTH, rerank=True, max_rank=10))
+    options = EvalOptions(height=HEIGHT, width=WIDTH, rerank=True, max_rank=10)
+    metrics = evaluate_model(model, "market1501", root, options)
     assert metrics["num_splits"] == 1 and metrics["rerank"] is True
     assert metrics["summary"]["mAP"]["std"] == 0
     assert metrics["splits"][0]["num_query"] == 4 and metrics["splits"][0]["num_gallery"] == 7

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bau.models import create_model
 from bau.checkpoint import save_checkpoint
+from bau.models import create_model
 
 HEIGHT, WIDTH = 64, 32
 VIPER_PERSONS = 8

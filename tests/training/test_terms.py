@@ -38,8 +38,10 @@ def test_the_objective_computes_exactly_the_enabled_terms(switches):
     cfg = method(strong_view=strong_view, alignment=alignment, uniformity=uniformity, domain=domain)
     g = torch.Generator().manual_seed(0)
     y = torch.tensor([0, 0, 1, 1])
-    weak = (torch.randn(4, 3, generator=g), F.normalize(torch.randn(4, 3, generator=g)), torch.randn(4, 2, generator=g))
-    strong = (torch.randn(4, 3, generator=g), F.normalize(torch.randn(4, 3, generator=g)), torch.randn(4, 2, generator=g))
+    weak, strong = (
+        (torch.randn(4, 3, generator=g), F.normalize(torch.randn(4, 3, generator=g)), torch.randn(4, 2, generator=g))
+        for _ in range(2)
+    )
     memory = MemoryBank(F.normalize(torch.randn(2, 3, generator=g)), torch.tensor([0, 1]))
     out = view_outputs(weak, strong if strong_view else None)
     terms = compute_losses(out, y, torch.tensor([0, 0, 1, 1]), memory, cfg)
