@@ -18,8 +18,8 @@ from bau.errors import BauError
 # name -> (module, one-line help), in pipeline order.
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("bau.synth.cli", "generate the synthetic multi-domain re-ID benchmark"),
-    "verify": ("bau.data.verify", "check dataset folders, images and counts; write a JSON report"),
-    "splits": ("bau.data.splits", "write the seeded splits of GRID, iLIDS, PRID and VIPeR"),
+    "verify": ("bau.datasets.verify", "check dataset folders, images and counts; write a JSON report"),
+    "splits": ("bau.datasets.splits", "write the seeded splits of GRID, iLIDS, PRID and VIPeR"),
     "config": ("bau.config", "validate a configuration file and print it resolved"),
     "train": ("bau.training.cli", "train a BAU model (CPU, one GPU or several)"),
     "evaluate": ("bau.evaluation.cli", "evaluate a checkpoint on a target dataset"),

@@ -72,7 +72,7 @@ def chance(data: Path, repeats: int = 200) -> float:
     """Mean mAP of random rankings of the Market-1501 test set."""
     import torch
 
-    from bau.data import create_dataset
+    from bau.datasets import create_dataset
     from bau.metrics import evaluate_distances
 
     dataset = create_dataset("market1501", data)

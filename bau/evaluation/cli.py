@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     on_off = argparse.BooleanOptionalAction
     parser.add_argument("--rerank", action=on_off, help="k-reciprocal re-ranking (k1 20, k2 6, lambda 0.3)")
     parser.add_argument("--flip", action=on_off, help="average the features of each image and its mirror")
-    parser.add_argument("--no-amp", action="store_true", help="extract in fp32 on GPU too, as the reference does")
+    parser.add_argument("--amp", action=on_off, help="extract under fp16 autocast (the reference extracts in fp32)")
     parser.add_argument("--viper-both-directions", action=on_off, help="VIPeR: mean of both query/gallery directions")
     parser.add_argument("--max-rank", type=int, help="length of the CMC curve (default: the run's, 50 by default)")
     parser.add_argument("--batch-size", type=int, help="images per batch (default: the run's eval.batch_size)")
@@ -124,7 +124,7 @@ def evaluate_checkpoint(checkpoint: Path, args: argparse.Namespace) -> tuple[dic
         "rerank": args.rerank,
         "max_rank": args.max_rank,
         "workers": args.workers,
-        "amp": False if args.no_amp else None,
+        "amp": args.amp,
         "viper_both_directions": args.viper_both_directions,
     }
     options = EvalOptions.from_run_config(

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from bau.data import ReIDDataset, create_datasets, directions, num_splits
-from bau.data.base import SYNTHETIC_MARKER
+from bau.datasets import ReIDDataset, create_datasets, directions, num_splits
+from bau.datasets.base import SYNTHETIC_MARKER
 from bau.devices import resolve_device
 from bau.errors import ConfigError, DatasetError
 from bau.evaluation.features import extract_features
@@ -38,7 +38,7 @@ SUMMARY_METRICS = {"mAP": None, "mINP": None, "rank1": 0, "rank5": 4, "rank10": 
 class EvalOptions:
     """How a model is evaluated on a target: a run's ``eval`` settings and image size.
 
-    ``amp``: fp16 autocast during extraction, None = :func:`extract_features`' default.
+    ``amp``: fp16 autocast during extraction (off by default: fp32, as the reference).
     """
 
     height: int = 256
@@ -50,7 +50,7 @@ class EvalOptions:
     rerank: bool = False
     max_rank: int = 50
     workers: int = 0
-    amp: bool | None = None
+    amp: bool = False
     viper_both_directions: bool = False
 
     @classmethod
@@ -67,6 +67,7 @@ class EvalOptions:
             rerank=ev["rerank"],
             max_rank=ev["max_rank"],
             workers=data["workers"],
+            amp=ev["amp"],
             viper_both_directions=ev["viper_both_directions"],
         )
         return replace(options, **overrides)

@@ -1,10 +1,11 @@
 """Feature extraction: a model's L2-normalised embedding of many images, in batches.
 
-The reference (REFERENCE section 5) extracts in eval mode, one forward pass per image, no
-flip, fp32. Here: eval mode, batches through a DataLoader with a progress bar, fp16 autocast
-on CUDA (``amp``; fp32 on CPU), optional horizontal-flip averaging (off by default, as the
-reference). Features are re-normalised in float32, so they are unit vectors whatever the
-autocast precision.
+The official evaluator (``bau/evaluators.py``, ``extract_features``) extracts in eval mode,
+one forward pass per image, no flip, fp32. Here: eval mode, batches through a DataLoader
+with a progress bar, fp32 unless fp16 autocast is asked for (``amp``, an option: it moves
+features by ~5e-4, enough to change which evaluation epoch scores best), optional
+horizontal-flip averaging (off by default, as the reference). Features are re-normalised in
+float32, so they are unit vectors whatever the autocast precision.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from bau.data.loaders import ImageDataset
-from bau.data.transforms import build_test_transform
 from bau.devices import resolve_device
 from bau.errors import DatasetError
+from bau.pipeline.loaders import ImageDataset
+from bau.pipeline.transforms import build_test_transform
 
 #: What ``images`` may hold: paths, dataset items whose first field is a path, or PIL images.
 ImageSource = str | os.PathLike | Sequence[Any] | Image.Image
@@ -51,7 +52,7 @@ def extract_features(
     batch_size: int = 256,
     device: str | torch.device = "cpu",
     flip: bool = False,
-    amp: bool | None = None,
+    amp: bool = False,
     workers: int = 0,
     progress: bool = True,
 ) -> torch.Tensor:
@@ -59,11 +60,11 @@ def extract_features(
 
     ``model`` must return the embedding in eval mode (:class:`bau.models.ReIDModel` returns
     the L2-normalised BNNeck feature); it is put in eval mode and back in its previous mode
-    afterwards. ``amp``: fp16 autocast, default on for CUDA. ``flip``: features of the image
-    and its mirror image are summed before normalisation.
+    afterwards. ``amp``: fp16 autocast on ``device`` (off by default: fp32, as the official
+    evaluator). ``flip``: features of the image and its mirror image are summed before
+    normalisation.
     """
     device = resolve_device(device)
-    amp = device.type == "cuda" if amp is None else amp
     transform = build_test_transform(height, width)
     if all(isinstance(image, Image.Image) for image in images):
         dataset: Dataset = _PILImages(images, transform)

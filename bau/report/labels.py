@@ -46,6 +46,7 @@ _SOURCE_ORDER = ["M", "MS", "C2", "CS", "C3"]
 METHOD_LABELS: dict[str, str] = {
     "bau": "BAU",
     "baseline": "Baseline",
+    "aug_ce": "+ Aug. (identity losses)",
     "align": "+ Align",
     "align_uniform": "+ Align + Uniform",
     "no_align": "BAU w/o align",
@@ -56,6 +57,13 @@ METHOD_LABELS: dict[str, str] = {
     "no_randaugment": "BAU w/o RandAugment",
     "no_colorjitter": "BAU w/o color jitter",
     "no_erasing": "BAU w/o random erasing",
+    # Published results the paper compares against or reports besides its own (reported.csv).
+    "acl": "ACL (ECCV'22)",
+    "renorm": "ReNorm (ECCV'24)",
+    "baseline_mobilenetv2": "Baseline (MobileNetV2)",
+    "bau_mobilenetv2": "BAU (MobileNetV2)",
+    "baseline_arcface": "Baseline (ArcFace)",
+    "bau_arcface": "BAU (ArcFace)",
 }
 
 # Metric keys of the metrics JSON summary -> column labels.
@@ -64,6 +72,7 @@ METRIC_LABELS: dict[str, str] = {"mAP": "mAP", "rank1": "R-1"}
 # Ablation switches of a run configuration (section.key) -> column labels of ablation tables.
 SWITCH_LABELS: dict[str, str] = {
     "method.strong_view": "Aug.",
+    "method.strong_id_loss": "L_ce (aug.)",
     "method.alignment": "L_align",
     "method.uniformity": "L_uniform",
     "method.domain": "L_domain",

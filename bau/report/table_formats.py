@@ -1,17 +1,34 @@
-"""Writing a built :class:`~bau.report.tables.Table` as Markdown, CSV and LaTeX (booktabs).
+"""A built result table (:class:`Table`) and its writing as Markdown, CSV and LaTeX (booktabs).
 
-Markdown and CSV get one header row ("M+MS+CS→C3 mAP"); LaTeX keeps the two header levels
-of the paper (target over mAP / R-1) through pandas' Styler.
+:mod:`bau.report.tables` builds a :class:`Table` from the metrics; this module only renders
+it, so it depends on nothing else of the report package. Markdown and CSV get one header row
+("M+MS+CS→C3 mAP"); LaTeX keeps the two header levels of the paper (target over mAP / R-1)
+through pandas' Styler.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from bau.io import write_text
-from bau.report.tables import Table
+
+#: Column of the rows' sources (reported rows only), last in a table.
+SOURCE_COLUMN = ("Source", "")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A built table: ``frame`` holds the display strings, rows indexed by label, columns by
+    (group, metric) where group is a target label, ``Average``, "" for ablation switches, or
+    :data:`SOURCE_COLUMN` (where each reported row was read)."""
+
+    name: str
+    title: str
+    caption: str
+    frame: pd.DataFrame
 
 # Characters LaTeX treats specially, then the Unicode symbols the tables use.
 _LATEX_ESCAPES = str.maketrans(
@@ -40,6 +57,7 @@ _LATEX_LABELS = {
     "L_align": r"$\mathcal{L}_\mathrm{align}$",
     "L_uniform": r"$\mathcal{L}_\mathrm{uniform}$",
     "L_domain": r"$\mathcal{L}_\mathrm{domain}$",
+    "L_ce (aug.)": r"$\mathcal{L}_\mathrm{ce}$ (aug.)",
 }
 
 
@@ -71,12 +89,14 @@ def to_latex(table: Table) -> str:
     frame = table.frame.copy()
     frame.index.name = None  # the row labels need no header of their own
     styler = frame.style.format(latex_text).format_index(latex_text, axis=0).format_index(latex_text, axis=1)
+    # The sources are sentences: a wrapping column keeps the table printable.
+    columns = "".join(r"p{6cm}" if column == SOURCE_COLUMN else "c" for column in frame.columns)
     body = styler.to_latex(
         caption=latex_text(table.caption),
         label=f"tab:{table.name}",
         position_float="centering",
         hrules=True,
-        column_format="l" + "c" * frame.shape[1],
+        column_format="l" + columns,
         multicol_align="c",
         environment="table",
     )

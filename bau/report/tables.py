@@ -8,7 +8,11 @@ and writes NAME.md, NAME.csv and NAME.tex (bau.report.table_formats).
 
 Cells are percentages with one decimal, ``mean ± std`` where a target has several splits
 (Protocol-1), an em dash where a number is missing. On real data a method the paper reports
-gets three rows: reported, reproduced and their difference (reproduced − reported).
+gets three rows: reported, reproduced and their difference (reproduced − reported); the
+published methods named in ``tables.NAME.references`` get a reported row each (reference
+rows, as the paper's Tables 3 and 4 compare against them); a Source column says where each
+reported row was read (config/reported.csv). On synthetic data no reported number is shown,
+and the caption says why.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from bau.errors import BauError, ConfigError
 from bau.report import labels
 from bau.report.inputs import load_metrics
 from bau.report.labels import METRIC_LABELS, SWITCH_LABELS
-from bau.report.reported import COLUMNS as REPORTED_COLUMNS
-from bau.report.reported import load_reported
+from bau.report.reported import AVERAGE_TARGET, load_reported
+from bau.report.table_formats import SOURCE_COLUMN, Table, write_table
 from bau.training.terms import effective_switches
 
 log = logging.getLogger(__name__)
@@ -64,17 +68,10 @@ class TableSpec:
     sources: str | None = None  # shared training sources (Protocol-1), for the caption
     # Ablation tables: method -> {switch key (SWITCH_LABELS): on}, only switches that differ.
     switches: dict[str, dict[str, bool]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Table:
-    """A built table: ``frame`` holds the display strings, rows indexed by label, columns by
-    (group, metric) where group is a target label, ``Average`` or "" for ablation switches."""
-
-    name: str
-    title: str
-    caption: str
-    frame: pd.DataFrame
+    # The paper's tables/figures this table reproduces (reported.csv's paper_table); None: all.
+    paper: list[str] | None = None
+    # Published methods shown as reported rows only (reported.csv methods, e.g. acl).
+    references: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -121,15 +118,22 @@ def _has_average(spec: TableSpec) -> bool:
     return len(spec.columns) > 1
 
 
-def _row_cells(spec: TableSpec, value: Callable[[str, str], _Cell]) -> dict[tuple[str, str], _Cell]:
-    """Cells of one row; ``value(target, metric) -> _Cell`` gives each target's cell."""
+def _row_cells(
+    spec: TableSpec,
+    value: Callable[[str, str], _Cell],
+    printed_average: Callable[[str], float | None] | None = None,
+) -> dict[tuple[str, str], _Cell]:
+    """Cells of one row; ``value(target, metric) -> _Cell`` gives each target's cell. The
+    average is ``printed_average(metric)`` where that is known (the paper's own), else the
+    mean over the targets."""
     cells: dict[tuple[str, str], _Cell] = {}
     for metric in METRICS:
         per_target = [value(col.target, metric) for col in spec.columns]
         for col, cell in zip(spec.columns, per_target):
             cells[(col.label, METRIC_LABELS[metric])] = cell
         if _has_average(spec):
-            cells[(AVERAGE, METRIC_LABELS[metric])] = _average(per_target)
+            printed = printed_average(metric) if printed_average is not None else None
+            cells[(AVERAGE, METRIC_LABELS[metric])] = _average(per_target) if printed is None else _Cell(printed)
     return cells
 
 
@@ -172,48 +176,96 @@ def _selection_text(metrics: MetricsByCell, default: str | None) -> str:
     return "mixed: " + "; ".join(labels.selection_text(r) for r in rules)
 
 
-def _reported_for(spec: TableSpec, reported: pd.DataFrame | None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Paper:
+    """The reported numbers a table may show: (target or ``average``, method, metric) -> value,
+    and per method the sources of its numbers and the paper's tables they come from."""
+
+    value: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    tables: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _paper_numbers(spec: TableSpec, reported: pd.DataFrame | None) -> _Paper:
     if reported is None:
-        return pd.DataFrame({column: pd.Series(dtype=object) for column in REPORTED_COLUMNS}).astype({"value": float})
-    targets = [col.target for col in spec.columns]
+        return _Paper()
+    targets = [col.target for col in spec.columns] + ([AVERAGE_TARGET] if _has_average(spec) else [])
     keep = (
         (reported["protocol"] == spec.protocol)
         & reported["target"].isin(targets)
-        & reported["method"].isin(spec.methods)
+        & reported["method"].isin([*spec.methods, *spec.references])
+        & reported["value"].notna()
     )
-    return reported[keep]
+    if spec.paper is not None:
+        keep &= reported["paper_table"].isin(spec.paper)
+    paper = _Paper()
+    for row in reported[keep].itertuples(index=False):
+        # load_reported checked that the copies of a cell in several tables agree.
+        paper.value[(row.target, row.method, row.metric)] = float(row.value)
+        for seen, item in ((paper.sources, row.source), (paper.tables, row.paper_table)):
+            if item not in seen.setdefault(row.method, []):
+                seen[row.method].append(item)
+    for method, sources in paper.sources.items():
+        # A cell's source may extend its row's ("...; CMDG prints 88.1"): name the row's once.
+        paper.sources[method] = [s for s in sources if not any(o != s and o.startswith(s) for o in sources)]
+    return paper
+
+
+def _reported_cells(spec: TableSpec, method: str, paper: _Paper) -> dict[tuple[str, str], _Cell] | None:
+    """The paper's row of ``method`` in this table; None when it shows none of its numbers."""
+    cells = _row_cells(
+        spec,
+        lambda target, metric: _Cell(paper.value.get((target, method, metric))),
+        lambda metric: paper.value.get((AVERAGE_TARGET, method, metric)),
+    )
+    return cells if any(c.mean is not None for c in cells.values()) else None
 
 
 def _default_title(spec: TableSpec) -> str:
     protocol = labels.protocol_label(spec.protocol)
-    if spec.kind == "ablation":
-        return f"Ablation ({protocol})"
-    return protocol
+    title = f"Ablation ({protocol})" if spec.kind == "ablation" else protocol
+    return f"{title} (paper {' and '.join(spec.paper)})" if spec.paper else title
 
 
-def _method_rows(
-    spec: TableSpec,
-    method: str,
-    metrics: MetricsByCell,
-    paper_value: Mapping[tuple[str, str, str], float],
-) -> dict[str, dict[tuple[str, str], str]]:
+Row = dict[tuple[str, str], str]
+
+
+def _method_rows(spec: TableSpec, method: str, metrics: MetricsByCell, paper: _Paper) -> dict[str, Row]:
     """The row of ``method``, or its reported / reproduced / difference rows when the paper
     reports at least one of its numbers in this table."""
     label = labels.method_label(method)
     marks = _switch_marks(spec, method)
     ours = _row_cells(spec, lambda target, metric: _cell_of(metrics[(target, method)], metric))
-    if not any(key[1] == method for key in paper_value):
+    theirs = _reported_cells(spec, method, paper)
+    if theirs is None:
         return {label: {**marks, **{k: format_value(c.mean, c.std) for k, c in ours.items()}}}
-    theirs = _row_cells(spec, lambda target, metric: _Cell(paper_value.get((target, method, metric))))
     difference = {
         k: format_difference(None if c.mean is None or theirs[k].mean is None else c.mean - theirs[k].mean)
         for k, c in ours.items()
     }
     return {
-        f"{label} (reported)": {**marks, **{k: format_value(c.mean) for k, c in theirs.items()}},
+        f"{label} (reported)": {
+            **marks,
+            **{k: format_value(c.mean) for k, c in theirs.items()},
+            SOURCE_COLUMN: "; ".join(paper.sources[method]),
+        },
         f"{label} (reproduced)": {**marks, **{k: format_value(c.mean, c.std) for k, c in ours.items()}},
         f"{label} (Δ)": {**marks, **difference},
     }
+
+
+def _reference_rows(spec: TableSpec, paper: _Paper) -> dict[str, Row]:
+    """A reported row per published method of ``spec.references`` with numbers here."""
+    rows = {}
+    for method in spec.references:
+        theirs = _reported_cells(spec, method, paper)
+        if theirs is not None:
+            rows[f"{labels.method_label(method)} (reported)"] = {
+                **_switch_marks(spec, method),
+                **{k: format_value(c.mean) for k, c in theirs.items()},
+                SOURCE_COLUMN: "; ".join(paper.sources[method]),
+            }
+    return rows
 
 
 def build_table(
@@ -233,18 +285,30 @@ def build_table(
     """
     metrics = {(col.target, m): metrics.get((col.target, m)) for col in spec.columns for m in spec.methods}
     synthetic = _data_kind(metrics, synthetic_default)
-    paper = _reported_for(spec, reported if synthetic is False else None).dropna(subset=["value"])
-    paper_value = {(r.target, r.method, r.metric): float(r.value) for r in paper.itertuples(index=False)}
+    paper = _paper_numbers(spec, reported if synthetic is False else None)
 
-    rows: dict[str, dict[tuple[str, str], str]] = {}
+    rows = _reference_rows(spec, paper)
     for method in spec.methods:
-        rows.update(_method_rows(spec, method, metrics, paper_value))
+        rows.update(_method_rows(spec, method, metrics, paper))
     columns = [("", SWITCH_LABELS[key]) for key in _switch_columns(spec)] + _column_order(spec)
+    shown = [row for row in rows.values() if SOURCE_COLUMN in row]
+    if shown:
+        columns.append(SOURCE_COLUMN)
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=pd.MultiIndex.from_tuples(columns))
+    if shown:
+        frame[SOURCE_COLUMN] = frame[SOURCE_COLUMN].fillna("")  # rows of ours have no source
     frame.index.name = "Method"
     title = spec.title or _default_title(spec)
-    caption = _caption(spec, title, metrics, synthetic, paper, selection_default)
+    caption = _caption(spec, title, metrics, synthetic, reported is not None, paper, selection_default)
     return Table(spec.name, title, caption, frame)
+
+
+def _shown(spec: TableSpec, paper: _Paper) -> tuple[list[str], list[str]]:
+    """(methods of ``spec`` with reported rows, reference methods with rows), in table order."""
+    return (
+        [m for m in spec.methods if _reported_cells(spec, m, paper) is not None],
+        [m for m in spec.references if _reported_cells(spec, m, paper) is not None],
+    )
 
 
 def _caption(
@@ -252,7 +316,8 @@ def _caption(
     title: str,
     metrics: MetricsByCell,
     synthetic: bool | None,
-    paper: pd.DataFrame,  # the reported numbers shown
+    has_reported: bool,
+    paper: _Paper,
     selection_default: str | None,
 ) -> str:
     splits = {m.get("num_splits", 1) for m in metrics.values() if m is not None}
@@ -275,9 +340,23 @@ def _caption(
         )
     elif synthetic is False:
         parts.append("Data: the real datasets.")
-        if not paper.empty:
-            sources = "; ".join(sorted(set(paper["source"])))
-            parts.append(f"Reported: the paper's numbers ({sources}); Δ = reproduced − reported.")
+        methods, references = _shown(spec, paper)
+        if methods or references:
+            tables = list(dict.fromkeys(t for m in (*references, *methods) for t in paper.tables[m]))
+            parts.append(
+                f"(reported): the numbers printed in the paper's {' and '.join(tables)}, as transcribed "
+                "in config/reported.csv; the Source column says where each row was read. A reported "
+                f"{AVERAGE} is the printed one where the paper prints it, else the mean of the reported targets."
+            )
+            if methods:
+                parts.append("Δ = reproduced − reported.")
+            if references:
+                names = ", ".join(labels.method_label(m) for m in references)
+                parts.append(f"{names}: published results the paper compares against, for reference.")
+        elif has_reported:
+            parts.append("The paper reports none of these numbers (config/reported.csv).")
+        else:
+            parts.append("The paper's numbers are not shown: no reported-numbers file was given.")
     else:
         parts.append("Data: not known yet (no metrics).")
     parts.append(f"{MISSING}: not available (not run yet, or not reported).")
@@ -323,6 +402,8 @@ def table_spec(config: Mapping[str, Any], name: str, source: str = "configuratio
         title=entry.get("title"),
         sources=", ".join(sorted(shared_sources)) or None,
         switches=method_switches(config, methods) if kind == "ablation" else {},
+        paper=list(entry["paper"]) if entry.get("paper") else None,
+        references=list(entry.get("references") or []),
     )
 
 
@@ -363,8 +444,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bau.report.table_formats import write_table
-
     config = load_workflow_config(args.config)
     spec = table_spec(config, args.name, source=str(args.config))
     results = Path(args.results or config.get("results", "results"))

@@ -1,14 +1,14 @@
 """What the parsers must read back from a synthetic benchmark of a given scale.
 
 Counted from the layout plans (which depend on the scale only, not on the seed), with the
-meaning of each field given in bau.data.stats: the same numbers ``bau verify`` compares.
+meaning of each field given in bau.datasets.stats: the same numbers ``bau verify`` compares.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from bau.data.stats import DatasetStats
+from bau.datasets.stats import DatasetStats
 from bau.synth.layouts import DatasetPlan, build_plans
 from bau.synth.render import ImageSpec
 

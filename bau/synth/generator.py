@@ -5,11 +5,13 @@ Images are rendered in parallel over chunks; each image's randomness comes from
 is written into a staging folder inside the output directory first; each complete dataset
 folder is then moved into place with one rename, and the marker ``bau_synthetic.json`` is
 written last, so its presence means the benchmark is complete. The marker records the scale,
-the seed, the bau version and PRID's number of shared persons (read by bau.data.prid).
+the seed, the bau version, PRID's number of shared persons (read by bau.datasets.prid) and the
+counts `bau verify` expects (bau.synth.counts).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -19,9 +21,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bau import __version__
-from bau.data.base import SYNTHETIC_MARKER
+from bau.datasets.base import SYNTHETIC_MARKER
 from bau.errors import DatasetError
 from bau.io import atomic_open, write_json
+from bau.synth.counts import expected_counts
 from bau.synth.layouts import build_plans, scale_size
 from bau.synth.render import ImageSpec, render_image
 from bau.synth.styles import STYLES
@@ -109,8 +112,10 @@ def generate(out: str | os.PathLike, scale: str = "tiny", seed: int = 1, workers
             shutil.rmtree(target)
         os.replace(staging / plan.folder, target)
     # prid_shared_ids: the PRID parser's S (persons seen by both cameras; 200 in the real data).
+    # expected_counts: what bau verify compares, recorded here so it never imports bau.synth.
+    counts_table = {name: dataclasses.asdict(stats) for name, stats in expected_counts(scale).items()}
     write_json(out / MARKER, {"scale": scale, "seed": int(seed), "bau_version": __version__,
-                              "prid_shared_ids": scale_size(scale).prid[0]})
+                              "prid_shared_ids": scale_size(scale).prid[0], "expected_counts": counts_table})
     shutil.rmtree(staging)
     counts = {plan.name: len(plan.images) for plan in plans}
     log.info("wrote %d synthetic images (%s, seed %d) to %s in %.1f s with %d workers",

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from bau import losses
 from bau.training.memory import MemoryBank
-from bau.training.terms import enabled_terms
+from bau.training.terms import effective_switches, enabled_terms
 
 
 @dataclass
@@ -28,14 +28,24 @@ class ViewOutputs:
     f_w: torch.Tensor  # normalised BNNeck features of the weak views
     logits_w: torch.Tensor
     f_s: torch.Tensor | None = None  # None when trained without the strong view (baseline)
+    # Read only by method.strong_id_loss (the paper's Table 5 "L_ce" row).
+    emb_s: torch.Tensor | None = None
+    logits_s: torch.Tensor | None = None
 
 
-def view_outputs(weak: Sequence[torch.Tensor], strong: Sequence[torch.Tensor] | None) -> ViewOutputs:
+def view_outputs(
+    weak: Sequence[torch.Tensor], strong: Sequence[torch.Tensor] | None, *, strong_id: bool = False
+) -> ViewOutputs:
     """:class:`ViewOutputs` from the ``(emb, f, logits)`` of each view, ``f`` normalised once
-    more as the reference does (losses and the memory update both use these features)."""
+    more as the reference does (losses and the memory update both use these features).
+    ``strong_id``: keep the strong view's embeddings and logits (``method.strong_id_loss``;
+    otherwise they are dropped, so multi-process training does not gather them)."""
     emb_w, f_w, logits_w = weak
-    f_s = F.normalize(strong[1], dim=1) if strong is not None else None
-    return ViewOutputs(emb_w, F.normalize(f_w, dim=1), logits_w, f_s)
+    if strong is None:
+        return ViewOutputs(emb_w, F.normalize(f_w, dim=1), logits_w)
+    emb_s, f_s, logits_s = strong
+    extra = (emb_s, logits_s) if strong_id else (None, None)
+    return ViewOutputs(emb_w, F.normalize(f_w, dim=1), logits_w, F.normalize(f_s, dim=1), *extra)
 
 
 def compute_losses(
@@ -44,14 +54,36 @@ def compute_losses(
     d: torch.Tensor,
     memory: MemoryBank | None,
     method: Mapping[str, Any],
+    id_loss: losses.IdentityLoss | None = None,
+    class_weight: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The unweighted loss terms that ``method`` enables, keyed by :data:`bau.training.terms.LOSS_TERMS` names."""
+    """The unweighted loss terms that ``method`` enables, keyed by :data:`bau.training.terms.LOSS_TERMS`
+    names.
+
+    ``ce`` is the identity loss ``method.id_loss`` (the cross-entropy by default): ``id_loss``,
+    built here when None (only for losses without parameters of their own), on the weak views
+    with ``class_weight``, the model's classifier weight.
+    """
     terms = enabled_terms(method)
     f_w, f_s = out.f_w, out.f_s
+    if id_loss is None:
+        id_loss = losses.create_id_loss(method["id_loss"], out.logits_w.shape[1], f_w.shape[1])
+        if any(True for _ in id_loss.parameters()):
+            raise ValueError(
+                f"identity loss {method['id_loss']['name']!r} has parameters: build it once with "
+                "bau.losses.create_id_loss and pass it as id_loss"
+            )
     result = {
-        "ce": losses.cross_entropy_label_smooth(out.logits_w, y, epsilon=method["label_smooth"]),
+        "ce": id_loss(f_w, out.logits_w, class_weight, y),
         "tri": losses.triplet_hard(out.emb_w, y, margin=method["margin"]),
     }
+    if effective_switches(method)["strong_id_loss"]:
+        # The paper's Table 5 "L_ce" row: augmented images trained as extra samples with the
+        # identity losses, each view on its own (a triplet mined across views would align them).
+        if out.emb_s is None or out.logits_s is None:
+            raise ValueError("method.strong_id_loss needs the strong view's embeddings and logits")
+        result["ce"] = 0.5 * (result["ce"] + id_loss(f_s, out.logits_s, class_weight, y))
+        result["tri"] = 0.5 * (result["tri"] + losses.triplet_hard(out.emb_s, y, margin=method["margin"]))
     if "align" in terms:
         # Reliability weights are constants (computed without gradient); None = all ones.
         weights = losses.reliability_weights(f_w, f_s, k=method["k"]) if method["weighting"] else None

@@ -30,16 +30,17 @@ from tqdm import tqdm
 from bau import __version__
 from bau.checkpoint import load_checkpoint, save_checkpoint
 from bau.config import config_hash
-from bau.data import create_dataset
-from bau.data.loaders import build_train_loader
-from bau.data.multisource import merge_sources
+from bau.datasets import create_dataset
+from bau.datasets.multisource import merge_sources
 from bau.devices import resolve_device
 from bau.distributed import ddp
 from bau.errors import BauError, TrainingError
 from bau.evaluation import SUMMARY_METRICS, EvalOptions, evaluate_model, extract_features
 from bau.io import read_json, read_yaml, write_json, write_yaml
+from bau.losses import create_id_loss
 from bau.models import create_model
 from bau.models.views import forward_views
+from bau.pipeline.loaders import build_train_loader
 from bau.training.memory import MemoryBank
 from bau.training.objective import ViewOutputs, compute_losses, total_loss, view_outputs
 from bau.training.optim import build_optimizer, build_scheduler
@@ -177,7 +178,10 @@ class Trainer:
             width=model_cfg["width"],
         ).to(self.device)
         self.net: torch.nn.Module = self.model  # what forwards the training batches (DDP when distributed)
-        self.optimizer = build_optimizer(self.model, self.cfg["train"])
+        self.id_loss = create_id_loss(self.cfg["method"]["id_loss"], self.train_set.num_classes, self.model.feat_dim)
+        self.id_loss.to(self.device)
+        # The model's parameters, then the identity loss's own (none for ce and arcface).
+        self.optimizer = build_optimizer(torch.nn.ModuleList([self.model, self.id_loss]), self.cfg["train"])
         self.scheduler = build_scheduler(self.optimizer, self.cfg["train"])
         self.terms = enabled_terms(self.cfg["method"])
         self.memory: MemoryBank | None = None
@@ -207,13 +211,16 @@ class Trainer:
         """This rank's outputs; ``x_s`` None = weak views only."""
         if x_s is None:
             return view_outputs(self.net(x_w), None)
-        return view_outputs(*forward_views(self.net, x_w, x_s, self.cfg["train"]["bn_views"]))
+        views = forward_views(self.net, x_w, x_s, self.cfg["train"]["bn_views"])
+        return view_outputs(*views, strong_id=self.cfg["method"]["strong_id_loss"])
 
     @staticmethod
     def gather(out: ViewOutputs, y: torch.Tensor, d: torch.Tensor) -> tuple[ViewOutputs, torch.Tensor, torch.Tensor]:
         """The global batch's outputs and labels, in rank order (this rank's own when alone)."""
-        emb_w, f_w, logits_w, f_s, y, d = ddp.gather_outputs([out.emb_w, out.f_w, out.logits_w, out.f_s, y, d])
-        return ViewOutputs(emb_w, f_w, logits_w, f_s), y, d
+        emb_w, f_w, logits_w, f_s, emb_s, logits_s, y, d = ddp.gather_outputs(
+            [out.emb_w, out.f_w, out.logits_w, out.f_s, out.emb_s, out.logits_s, y, d]
+        )
+        return ViewOutputs(emb_w, f_w, logits_w, f_s, emb_s, logits_s), y, d
 
     def train_step(self, batch: tuple, epoch: int, iteration: int) -> dict[str, float]:
         """One optimisation step; returns the loss values. ``epoch``/``iteration`` are 1-based."""
@@ -228,7 +235,9 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         with self.autocast():
             out, y, d = self.gather(self.forward(x_w, x_s), y, d)
-            terms = compute_losses(out, y, d, self.memory, self.cfg["method"])
+            terms = compute_losses(
+                out, y, d, self.memory, self.cfg["method"], self.id_loss, self.model.classifier.weight
+            )
             loss = total_loss(terms, self.cfg["method"]["lam"])
         values = self.check_finite(terms, loss, epoch, iteration)
         self.scaler.scale(loss).backward()
@@ -322,6 +331,7 @@ class Trainer:
             "epoch": epoch,
             "model_config": self.model.model_config,
             "model": self.model.state_dict(),
+            "id_loss": self.id_loss.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -357,6 +367,7 @@ class Trainer:
                 "delete that folder to start over"
             )
         self.model.load_state_dict(checkpoint["model"])
+        self.id_loss.load_state_dict(checkpoint.get("id_loss", {}))
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.scheduler.load_state_dict(checkpoint["scheduler"])
         self.scaler.load_state_dict(checkpoint["scaler"])
@@ -406,7 +417,7 @@ def initial_memory(model: torch.nn.Module, train_set: Any, cfg: Mapping[str, Any
     The features come from the evaluation's extractor, as in the reference (official
     ``examples/train_bau.py`` calls ``extract_features``): eval mode, test transform, fp32, no
     flip, the training images in sorted-path order. ``train_set`` is a
-    :class:`bau.data.multisource.MultiSourceTrain`, ``cfg`` the resolved run config.
+    :class:`bau.datasets.multisource.MultiSourceTrain`, ``cfg`` the resolved run config.
     """
     items = sorted(train_set.items, key=lambda item: item.path)
     features = extract_features(

@@ -19,7 +19,8 @@ from bau.models import load_model
 from bau.training.memory import MemoryBank
 from bau.training.trainer import Trainer
 from tests.distributed.multiproc import assert_same_step, run_ranks
-from tests.training.tiny_data import MODEL_HEIGHT, MODEL_WIDTH, tiny_run_config, write_benchmark
+from tests.fixtures.datasets import MODEL_HEIGHT, MODEL_WIDTH, write_benchmark
+from tests.training.tiny_data import tiny_run_config
 
 BATCH = 16  # 4 identities x 4 instances: 2 whole identities per rank
 

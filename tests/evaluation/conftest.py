@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.evaluation.tiny_data import make_market, make_viper
+from tests.fixtures.datasets import build_colour_market, build_colour_viper
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     """A data root with a tiny VIPeR (10 splits) and a tiny Market-1501."""
     root = tmp_path_factory.mktemp("data")
-    make_viper(root)
-    make_market(root)
+    build_colour_viper(root)
+    build_colour_market(root)
     return root

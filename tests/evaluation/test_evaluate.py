@@ -8,12 +8,12 @@ import torch
 from PIL import Image
 
 import bau
-from bau.data import create_dataset
-from bau.data.transforms import build_test_transform
+from bau.datasets import create_dataset
 from bau.errors import ConfigError
 from bau.evaluation import EvalOptions, evaluate_model, extract_features
 from bau.metrics import evaluate_rank
 from bau.models import load_model
+from bau.pipeline.transforms import build_test_transform
 from tests.evaluation.tiny_data import HEIGHT, WIDTH, make_checkpoint
 
 
@@ -113,14 +113,15 @@ def test_eval_options_of_a_run_config_and_overrides():
     cfg = validate_run({
         "data": {"split_seed": 3, "splits_dir": "s", "workers": 2},
         "model": {"height": 64, "width": 32},
-        "eval": {"batch_size": 7, "flip": True, "rerank": True, "max_rank": 20, "viper_both_directions": True},
+        "eval": {"batch_size": 7, "flip": True, "rerank": True, "max_rank": 20, "viper_both_directions": True,
+                 "amp": True},
     })
     options = EvalOptions.from_run_config(cfg)
     assert options == EvalOptions(height=64, width=32, split_seed=3, splits_dir="s", batch_size=7, flip=True,
-                                  rerank=True, max_rank=20, workers=2, amp=None, viper_both_directions=True)
+                                  rerank=True, max_rank=20, workers=2, amp=True, viper_both_directions=True)
     assert EvalOptions.from_run_config(cfg, flip=False, workers=0) == EvalOptions(
         height=64, width=32, split_seed=3, splits_dir="s", batch_size=7, flip=False, rerank=True, max_rank=20,
-        workers=0, viper_both_directions=True)
+        workers=0, amp=True, viper_both_directions=True)
 
 
 def test_feature_extractor_maps_paths_and_pil_images(checkpoint, root):

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from bau.data.erasing import IMAGENET_MEAN, RandomErasing
+from bau.pipeline.erasing import IMAGENET_MEAN, RandomErasing
 
 
 class TorchRandom:

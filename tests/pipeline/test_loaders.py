@@ -10,12 +10,12 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-import bau.data.loaders as loaders
+import bau.pipeline.loaders as loaders
 from bau.config import validate_run
-from bau.data.loaders import ImageDataset, IterLoader, TwoViewDataset, build_train_loader, read_rgb
-from bau.data.multisource import MultiSourceTrain, TrainItem
-from bau.data.transforms import build_test_transform
+from bau.datasets.multisource import MultiSourceTrain, TrainItem
 from bau.errors import ConfigError, TrainingError
+from bau.pipeline.loaders import ImageDataset, IterLoader, TwoViewDataset, build_train_loader, read_rgb
+from bau.pipeline.transforms import build_test_transform
 from tests.pipeline.helpers import write_images
 
 H, W = 32, 16

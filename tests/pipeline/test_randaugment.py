@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-import bau.data.randaugment as ra
+import bau.pipeline.randaugment as ra
 from tests.pipeline.helpers import REFERENCE_OPS, textured_image
 
 OP_NAMES = [op.__name__ for op, _, _ in ra.AUGMENT_LIST]

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from bau.data.sampler import RandomIdentitySampler
+from bau.pipeline.sampler import RandomIdentitySampler
 
 
 def make_pids(counts: list[int]) -> list[int]:

@@ -11,10 +11,10 @@ import torch
 import torchvision.transforms.v2 as T
 from PIL import Image
 
-from bau.data.erasing import RandomErasing
-from bau.data.randaugment import RandAugment
-from bau.data.transforms import build_test_transform, build_train_transforms
 from bau.errors import ConfigError
+from bau.pipeline.erasing import RandomErasing
+from bau.pipeline.randaugment import RandAugment
+from bau.pipeline.transforms import build_test_transform, build_train_transforms
 from tests.pipeline.helpers import textured_image
 
 H, W = 32, 16

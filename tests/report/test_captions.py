@@ -35,3 +35,6 @@ def test_table_caption_states_selection_and_data_kind():
     real_best = render("table_protocol", {"data": {"synthetic": False}, "selection": "best_of_eval"})
     assert "target-test mAP" in real_best and "the real datasets" in real_best and "(reported)" in real_best
     assert "last epoch" not in real_best
+    assert "Source column" in real_best and "Source column" not in synthetic_last
+    assert "Protocol-3" in render("table_ablation", {"data": {"synthetic": True}})  # where the paper ablates
+    assert "therefore not shown" in render("table_ablation", {"data": {"synthetic": True}})

@@ -41,14 +41,19 @@ P1 = TableSpec(
     sources="M+C2+CS+C3",
 )
 
-REPORTED_CSV = """protocol,target,method,metric,value,source
-protocol2,cuhk03,bau,mAP,42.8,"Cho et al., NeurIPS 2024, Table 2"
-protocol2,cuhk03,bau,rank1,43.9,"Cho et al., NeurIPS 2024, Table 2"
-protocol2,msmt17,bau,mAP,24.3,"Cho et al., NeurIPS 2024, Table 2"
-protocol2,msmt17,bau,rank1,50.9,"Cho et al., NeurIPS 2024, Table 2"
-protocol2,market1501,bau,mAP,77.1,"Cho et al., NeurIPS 2024, Table 2"
-protocol2,market1501,bau,rank1,90.4,"Cho et al., NeurIPS 2024, Table 2"
-protocol1,prid,bau,mAP,,"unknown"
+# The Protocol-2 numbers of BAU's Table 4, one reference method's printed averages, and a
+# Table 7 row (another paper table of the same protocol).
+REPORTED_CSV = """protocol,target,method,metric,value,paper_table,source
+protocol2,cuhk03,bau,mAP,42.8,Table 4,"BAU Table 4, copied in X"
+protocol2,cuhk03,bau,rank1,43.9,Table 4,"BAU Table 4, copied in X"
+protocol2,msmt17,bau,mAP,24.3,Table 4,"BAU Table 4, copied in X"
+protocol2,msmt17,bau,rank1,50.9,Table 4,"BAU Table 4, copied in X"
+protocol2,market1501,bau,mAP,77.1,Table 4,"BAU Table 4, copied in X"
+protocol2,market1501,bau,rank1,90.4,Table 4,"BAU Table 4, copied in X"
+protocol2,average,acl,mAP,45.3,Table 4,ACL average printed in Y
+protocol2,average,acl,rank1,59.0,Table 4,ACL average printed in Y
+protocol2,average,bau_mobilenetv2,mAP,33.2,Table 7,BAU appendix B.2
+protocol1,prid,bau,mAP,,Table 3,unknown
 """
 
 
@@ -93,7 +98,9 @@ def test_synthetic_protocol2_cells_missing_values_and_average(reported):
     assert frame.loc["Baseline", ("M+CS+C3→MS", "mAP")] == MISSING
     assert frame.loc["Baseline", ("Average", "mAP")] == MISSING
     assert "synthetic benchmark" in table.caption and "not comparable" in table.caption
+    assert "which are therefore not shown" in table.caption
     assert "last epoch (no model selection on the test set)" in table.caption
+    assert ("Source", "") not in frame.columns
 
 
 def test_real_data_shows_reported_reproduced_and_difference(reported):
@@ -109,8 +116,12 @@ def test_real_data_shows_reported_reproduced_and_difference(reported):
     assert frame.loc["BAU (reported)", ("Average", "mAP")] == "48.1"
     assert frame.loc["BAU (reported)", ("Average", "R-1")] == "61.7"
     assert frame.loc["BAU (Δ)", ("Average", "mAP")] == "-2.1"  # 46.0 - 48.0667
+    # where the reported row was read: its own column, empty for our rows
+    assert frame.loc["BAU (reported)", ("Source", "")] == "BAU Table 4, copied in X"
+    assert (frame.loc[["Baseline", "BAU (reproduced)", "BAU (Δ)"], ("Source", "")] == "").all()
     assert "Data: the real datasets." in table.caption
-    assert "Cho et al., NeurIPS 2024, Table 2" in table.caption
+    assert "numbers printed in the paper's Table 4" in table.caption
+    assert "the Source column says where each row was read" in table.caption
     assert "Δ = reproduced − reported" in table.caption
     assert "best of the evaluation epochs by target-test mAP" in table.caption
     assert "selection on the target test set" in table.caption
@@ -279,43 +290,30 @@ def test_ablation_table_marks_switches():
 # ---------------------------------------------------------------------------- reported.csv
 
 
-def test_project_reported_csv_holds_the_papers_known_numbers():
-    frame = load_reported(Path(__file__).resolve().parents[2] / "config" / "reported.csv")
-    known = frame.dropna(subset=["value"]).set_index(["protocol", "target", "method", "metric"])["value"]
-    assert known[("protocol2", "cuhk03", "bau", "mAP")] == 42.8
-    assert known[("protocol2", "cuhk03", "bau", "rank1")] == 43.9
-    assert known[("protocol2", "msmt17", "bau", "mAP")] == 24.3
-    assert known[("protocol2", "msmt17", "bau", "rank1")] == 50.9
-    assert known[("protocol2", "market1501", "bau", "mAP")] == 77.1
-    assert known[("protocol2", "market1501", "bau", "rank1")] == 90.4
-    assert known[("protocol3", "msmt17", "bau", "mAP")] == 26.8
-    assert known[("protocol3", "msmt17", "bau", "rank1")] == 54.3
-    assert len(known) == 8
-    assert (frame["source"] != "").all()
-
-
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("protocol2,cuhk03,bau,rank5,40,src", "line 2: metric 'rank5' is not one of mAP, rank1"),
-        ("protocol2,cuhk03,bau,mAP,abc,src", "line 2: value 'abc' must be a percentage"),
-        ("protocol2,cuhk03,bau,mAP,0.428e3,src", "line 2: value '0.428e3' must be a percentage"),
+        ("protocol2,cuhk03,bau,rank5,40,Table 4,src", "line 2: metric 'rank5' is not one of mAP, rank1"),
+        ("protocol2,cuhk03,bau,mAP,abc,Table 4,src", "line 2: value 'abc' must be a percentage"),
+        ("protocol2,cuhk03,bau,mAP,0.428e3,Table 4,src", "line 2: value '0.428e3' must be a percentage"),
     ],
 )
 def test_reported_csv_errors_name_the_line(tmp_path, line, message):
     path = tmp_path / "reported.csv"
-    path.write_text("protocol,target,method,metric,value,source\n" + line + "\n")
+    path.write_text("protocol,target,method,metric,value,paper_table,source\n" + line + "\n")
     with pytest.raises(ConfigError, match=message):
         load_reported(path)
 
 
 def test_reported_csv_duplicates_and_columns(tmp_path):
     path = tmp_path / "reported.csv"
-    path.write_text("protocol,target,method,metric,value,source\np,t,bau,mAP,1,s\np,t,bau,mAP,2,s\n")
-    with pytest.raises(ConfigError, match="line 3: a second row for protocol=p, target=t, method=bau, metric=mAP"):
+    path.write_text("protocol,target,method,metric,value,paper_table,source\np,t,bau,mAP,1,T,s\np,t,bau,mAP,2,T,s\n")
+    with pytest.raises(
+        ConfigError, match="line 3: a second row for protocol=p, target=t, method=bau, metric=mAP, paper_table=T"
+    ):
         load_reported(path)
-    path.write_text("protocol,target,method,value\n")
-    with pytest.raises(ConfigError, match="missing column"):
+    path.write_text("protocol,target,method,metric,value,source\n")  # the former header
+    with pytest.raises(ConfigError, match="missing column.s. paper_table"):
         load_reported(path)
     with pytest.raises(ConfigError, match="does not exist"):
         load_reported(tmp_path / "nope.csv")
@@ -350,6 +348,8 @@ def test_formats_render_the_same_cells(reported):
     ):
         assert command in latex
     assert r"BAU ($\Delta$) & +0.2 &" in latex
+    assert r"{l" + "c" * 8 + r"p{6cm}}" in latex  # the sources wrap
+    assert r"BAU Table 4, copied in X \\" in latex
 
 
 def test_bau_table_command_writes_three_files(tmp_path, reported):
@@ -380,3 +380,225 @@ def test_bau_table_command_rejects_a_broken_metrics_file(tmp_path, capsys):
     code = bau_main(["table", "protocol2", "--config", str(config_path), "--results", str(tmp_path / "results")])
     assert code == 2
     assert f"{broken} has no 'summary'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- reported numbers
+
+
+def test_reference_rows_show_published_averages_on_real_data(reported):
+    spec = TableSpec(**{**P2.__dict__, "references": ["acl", "renorm"]})
+    table = build_table(spec, p2_metrics(synthetic=False), reported)
+    frame = table.frame
+    # ReNorm has no number in this csv: no row; ACL's comes first, as in the paper's tables
+    assert list(frame.index) == ["ACL (ECCV'22) (reported)", "Baseline", "BAU (reported)", "BAU (reproduced)", "BAU (Δ)"]
+    acl = frame.loc["ACL (ECCV'22) (reported)"]
+    assert (acl["Average", "mAP"], acl["Average", "R-1"]) == ("45.3", "59.0")
+    assert acl["M+MS+CS→C3", "mAP"] == MISSING  # only the average is printed
+    assert acl["Source", ""] == "ACL average printed in Y"
+    assert "ACL (ECCV'22): published results the paper compares against, for reference." in table.caption
+    # on synthetic data neither the reference rows nor the Source column
+    synthetic = build_table(spec, p2_metrics(synthetic=True), reported)
+    assert list(synthetic.frame.index) == ["Baseline", "BAU"]
+    assert "which are therefore not shown" in synthetic.caption
+
+
+def test_printed_average_is_the_reported_average(tmp_path):
+    path = tmp_path / "reported.csv"
+    path.write_text(
+        REPORTED_CSV + "protocol2,average,bau,mAP,50.0,Table 4,printed\n"
+    )  # fabricated: the printed average differs from the mean of the targets (48.07)
+    frame = build_table(P2, p2_metrics(synthetic=False), load_reported(path)).frame
+    assert frame.loc["BAU (reported)", ("Average", "mAP")] == "50.0"
+    assert frame.loc["BAU (Δ)", ("Average", "mAP")] == "-4.0"  # 46.0 - 50.0
+    assert frame.loc["BAU (reported)", ("Average", "R-1")] == "61.7"  # none printed: the mean
+    assert frame.loc["BAU (reported)", ("Source", "")] == "BAU Table 4, copied in X; printed"
+
+
+def test_paper_tables_select_the_reported_numbers(reported):
+    spec = TableSpec(**{**P2.__dict__, "paper": ["Table 7"], "references": ["acl", "bau_mobilenetv2"]})
+    table = build_table(spec, p2_metrics(synthetic=False), reported)
+    # Table 4's numbers (BAU's, ACL's) are not this table's: only Table 7's reference row
+    assert list(table.frame.index) == ["BAU (MobileNetV2) (reported)", "Baseline", "BAU"]
+    assert table.frame.loc["BAU (MobileNetV2) (reported)", ("Average", "mAP")] == "33.2"
+    assert "numbers printed in the paper's Table 7" in table.caption
+    assert "Δ" not in table.caption  # nothing of ours is compared
+    none = build_table(TableSpec(**{**P2.__dict__, "paper": ["Table 8"]}), p2_metrics(synthetic=False), reported)
+    assert list(none.frame.index) == ["Baseline", "BAU"]
+    assert "The paper reports none of these numbers" in none.caption
+    assert "no reported-numbers file" in build_table(P2, p2_metrics(synthetic=False)).caption
+
+
+def test_default_title_names_the_paper_tables():
+    assert build_table(TableSpec(**{**P2.__dict__, "paper": ["Table 4"]}), {}).title == "Protocol-2 (paper Table 4)"
+    ablation = TableSpec(**{**P2.__dict__, "kind": "ablation", "paper": ["Table 6", "Fig. 5a"]})
+    assert build_table(ablation, {}).title == "Ablation (Protocol-2) (paper Table 6 and Fig. 5a)"
+
+
+def test_reported_copies_in_several_tables_must_agree(tmp_path):
+    path = tmp_path / "reported.csv"
+    header = "protocol,target,method,metric,value,paper_table,source\n"
+    path.write_text(header + "p3,m,bau,mAP,79.5,Table 4,a\np3,m,bau,mAP,79.5,Table 5,b\n")
+    assert len(load_reported(path)) == 2  # the same cell in two tables, agreeing
+    path.write_text(header + "p3,m,bau,mAP,79.5,Table 4,a\np3,m,bau,mAP,78.5,Table 5,b\n")
+    with pytest.raises(ConfigError, match=r"copies of p3/m/bau/mAP disagree: Table 4 79.5 \(line 2\), Table 5 78.5 \(line 3\)"):
+        load_reported(path)
+    path.write_text(header + "p3,m,bau,mAP,79.5,,a\n")
+    with pytest.raises(ConfigError, match="line 2: every number needs its paper_table and a source"):
+        load_reported(path)
+
+
+# The issue's transcription of the paper (BAU, NeurIPS 2024): (protocol, target, method,
+# paper table) -> (mAP, R-1), None where the paper gives one metric only.
+PAPER_CELLS = {
+    **{
+        ("protocol1", t, "bau", "Table 3"): v
+        for t, v in {
+            "prid": (77.2, 68.4), "grid": (68.1, 59.8), "viper": (74.6, 66.1), "ilids": (88.7, 83.7),
+            "average": (77.2, 69.5),
+        }.items()
+    },
+    **{
+        ("protocol2", t, "bau", "Table 4"): v
+        for t, v in {"cuhk03": (42.8, 43.9), "msmt17": (24.3, 50.9), "market1501": (77.1, 90.4), "average": (48.1, 61.7)}.items()
+    },
+    **{
+        ("protocol3", t, "bau", "Table 4"): v
+        for t, v in {"cuhk03": (50.6, 51.8), "msmt17": (26.8, 54.3), "market1501": (79.5, 91.1), "average": (52.3, 65.7)}.items()
+    },
+    **{
+        ("protocol3", t, m, "Table 5"): v
+        for m, values in {
+            "baseline": [(39.2, 38.9), (18.9, 44.8), (68.3, 86.3)],
+            "aug_ce": [(32.1, 31.9), (18.0, 41.7), (63.1, 83.8)],
+            "align": [(41.8, 42.2), (23.1, 47.4), (73.8, 87.4)],
+            "align_uniform": [(46.9, 47.4), (25.3, 51.1), (78.1, 89.5)],
+            "bau": [(50.6, 51.8), (26.8, 54.3), (79.5, 91.1)],
+        }.items()
+        for t, v in zip(("cuhk03", "msmt17", "market1501"), values)
+    },
+    ("protocol2", "average", "baseline_mobilenetv2", "Table 7"): (26.1, 38.0),
+    ("protocol2", "average", "bau_mobilenetv2", "Table 7"): (33.2, 45.7),
+    ("protocol2", "average", "baseline_arcface", "Table 7"): (36.8, 50.3),
+    ("protocol2", "average", "bau_arcface", "Table 7"): (44.6, 59.3),
+    ("protocol3", "market1501", "no_weighting", "Fig. 5a"): (78.3, None),
+    ("protocol3", "market1501", "bau", "Fig. 5a"): (79.5, None),
+    **{
+        (p, "average", "acl", "Table 3" if p == "protocol1" else "Table 4"): v
+        for p, v in {"protocol1": (75.2, 66.6), "protocol2": (45.3, 59.0), "protocol3": (49.3, 62.7)}.items()
+    },
+    **{
+        (p, "average", "renorm", "Table 3" if p == "protocol1" else "Table 4"): v
+        for p, v in {"protocol1": (78.2, 71.2), "protocol2": (47.3, 63.1), "protocol3": (52.4, 67.2)}.items()
+    },
+}
+PROJECT_CSV = Path(__file__).resolve().parents[2] / "config" / "reported.csv"
+PAPER_CONFIG = Path(__file__).resolve().parents[2] / "config" / "paper.yaml"
+
+
+def test_project_reported_csv_holds_every_known_cell_with_its_source():
+    frame = load_reported(PROJECT_CSV)
+    known = frame.dropna(subset=["value"]).set_index(["protocol", "target", "method", "paper_table", "metric"])
+    expected = {
+        (*key, metric): value
+        for key, pair in PAPER_CELLS.items()
+        for metric, value in zip(("mAP", "rank1"), pair)
+        if value is not None
+    }
+    assert known["value"].to_dict() == expected  # every cell, nothing else
+    sources = known["source"]
+    assert sources.str.contains(r"Table \d|Fig\. 5a|appendix B\.2").all()
+    assert sources.loc[("protocol3", "cuhk03", "aug_ce", "Table 5", "mAP")].endswith(
+        "github.com/leezhuole/Manifold-Aware-Person-Re-Identification results/ablationEuclideanPaper.csv"
+    )
+    # the two copies disagree on iLIDs' mAP; the source says which was kept and why
+    ilids = sources.loc[("protocol1", "ilids", "bau", "Table 3", "mAP")]
+    assert "88.1" in ilids and "88.7" in ilids and "CMDG" in ilids and "DSM-CLIP" in ilids
+    assert "appendix B.3" in sources.loc[("protocol3", "average", "bau", "Table 4", "mAP")]
+
+
+def test_project_reported_averages_agree_with_their_targets():
+    """A printed average is the mean of the unrounded per-target numbers, rounded: within 0.1
+    of the mean of the printed ones. It is why iLIDs' mAP is 88.7, not CMDG's 88.1 (77.0)."""
+    frame = load_reported(PROJECT_CSV).dropna(subset=["value"])
+    checked = 0
+    for (protocol, method, metric, table), group in frame.groupby(["protocol", "method", "metric", "paper_table"]):
+        values = group.set_index("target")["value"]
+        if "average" in values and len(values) > 1:
+            targets = values.drop("average")
+            assert abs(values["average"] - targets.mean()) <= 0.1 + 1e-9, (protocol, method, metric, table)
+            checked += 1
+    assert checked == 6  # BAU's P-1, P-2, P-3 averages, mAP and R-1
+    ilids_81 = frame.query("protocol == 'protocol1' and method == 'bau' and metric == 'mAP' and target != 'average'")
+    assert ilids_81["value"].replace(88.7, 88.1).mean() == pytest.approx(77.0)
+
+
+def paper_metrics(results: Path, config: dict) -> None:
+    """Fabricated real-data metrics for every run the paper configuration's tables read."""
+    for entry in config["tables"].values():
+        protocol = entry["protocol"]
+        for run in config["protocols"][protocol]["runs"].values():
+            for target in run["targets"]:
+                for method in entry["methods"]:
+                    splits = 2 if protocol == "protocol1" else 1
+                    metrics = metrics_dict([0.5] * splits, [0.6] * splits, synthetic=False, selection="best_of_eval")
+                    write_results(results, protocol, target, method, metrics)
+
+
+def test_bau_table_shows_every_reported_cell_with_its_source(tmp_path):
+    """`bau table` with the paper configuration on (fabricated) real-data metrics: every known
+    cell of config/reported.csv is in the csv, md and tex of a table, beside its source."""
+    from bau.config import load_workflow_config
+    from bau.report import labels
+
+    config = load_workflow_config(PAPER_CONFIG)
+    results, out = tmp_path / "results", tmp_path / "tables"
+    paper_metrics(results, config)
+    outputs = {}
+    for name in config["tables"]:
+        args = ["table", name, "--config", str(PAPER_CONFIG), "--results", str(results), "--out-dir", str(out)]
+        assert bau_main(args) == 0
+        csv = pd.read_csv(out / f"{name}.csv", index_col=0, dtype=str, keep_default_na=False)
+        outputs[name] = (csv, (out / f"{name}.md").read_text(), (out / f"{name}.tex").read_text())
+    unseen = []
+    for row in load_reported(PROJECT_CSV).dropna(subset=["value"]).itertuples(index=False):
+        shown = False
+        for name, entry in config["tables"].items():
+            if entry["protocol"] != row.protocol or row.paper_table not in entry["paper"]:
+                continue
+            spec = table_spec(config, name)
+            columns = {c.target: c.label for c in spec.columns} | {"average": "Average"}
+            label = f"{labels.method_label(row.method)} (reported)"
+            csv, markdown, latex = outputs[name]
+            if label not in csv.index or row.target not in columns:
+                continue
+            assert csv.loc[label, f"{columns[row.target]} {labels.METRIC_LABELS[row.metric]}"] == f"{row.value:.1f}"
+            assert row.source in csv.loc[label, "Source"]
+            assert row.source in markdown and latex_text(row.source) in latex
+            shown = True
+        if not shown:
+            unseen.append(row)
+    assert unseen == []
+    # the reproduced side: 50.0 everywhere, so Δ = 50.0 - reported
+    csv = outputs["ablation_loss"][0]
+    assert csv.loc["+ Aug. (identity losses) (Δ)", "M+MS+CS→C3 mAP"] == "+17.9"  # 50.0 - 32.1
+    assert outputs["protocol3"][0].loc["ReNorm (ECCV'24) (reported)", "Average R-1"] == "67.2"
+    titles = {name: text.splitlines()[0] for name, (_, text, _) in outputs.items()}
+    assert titles["protocol1"] == "# Protocol-1 (paper Table 3)"
+    assert titles["protocol3"] == "# Protocol-3 (paper Table 4)"
+    assert "Protocol-3 (paper Table 5)" in titles["ablation_loss"]
+    assert "Protocol-3 (paper Table 8)" in titles["ablation_augment"]
+
+
+def test_table_formats_do_not_import_the_table_builder():
+    import subprocess
+    import sys
+
+    code = "import sys, bau.report.table_formats; assert 'bau.report.tables' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_row_source_names_a_cells_longer_source_once(tmp_path):
+    path = tmp_path / "reported.csv"
+    path.write_text(REPORTED_CSV.replace('msmt17,bau,mAP,24.3,Table 4,"BAU Table 4, copied in X"', 'msmt17,bau,mAP,24.3,Table 4,"BAU Table 4, copied in X; Z prints 24.2"'))
+    frame = build_table(P2, p2_metrics(synthetic=False), load_reported(path)).frame
+    assert frame.loc["BAU (reported)", ("Source", "")] == "BAU Table 4, copied in X; Z prints 24.2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ import scipy.io
 from PIL import Image
 
 from bau import __version__
-from bau.synth import MARKER
+from bau.synth import MARKER, expected_counts
 from bau.synth.layouts import SCALES, build_plans, scale_size
 
 FORMATS = {
@@ -21,7 +22,9 @@ FORMATS = {
 
 def test_marker_and_folders(tiny_root):
     root, counts = tiny_root
-    marker = {"scale": "tiny", "seed": 1, "bau_version": __version__, "prid_shared_ids": scale_size("tiny").prid[0]}
+    expected = {name: dataclasses.asdict(stats) for name, stats in expected_counts("tiny").items()}
+    marker = {"scale": "tiny", "seed": 1, "bau_version": __version__, "prid_shared_ids": scale_size("tiny").prid[0],
+              "expected_counts": expected}
     assert json.loads((root / MARKER).read_text()) == marker
     assert sorted(p.name for p in root.iterdir()) == sorted([*FORMATS, MARKER])
     assert sum(counts.values()) == sum(len(p.images) for p in build_plans("tiny", 1))

@@ -13,7 +13,7 @@ SIZE = scale_size("tiny")
 
 @pytest.fixture(scope="module")
 def data(tiny_root, tmp_path_factory):
-    from bau.data import create_dataset
+    from bau.datasets import create_dataset
 
     root, _ = tiny_root
     splits_dir = tmp_path_factory.mktemp("splits")
@@ -111,8 +111,8 @@ def test_viper_splits(data):
 
 
 def test_bau_verify_accepts_all_nine_with_the_synthetic_counts(tiny_root):
-    from bau.data import DATASET_NAMES
-    from bau.data.verify import verify
+    from bau.datasets import DATASET_NAMES
+    from bau.datasets.verify import verify
 
     root, _ = tiny_root
     report = verify(DATASET_NAMES, root, workers=2)

@@ -105,7 +105,7 @@ def _train_set(tmp_path):
 
     from PIL import Image
 
-    TrainItem = namedtuple("TrainItem", "path pid camid domain")  # the fields of bau.data.multisource.TrainItem
+    TrainItem = namedtuple("TrainItem", "path pid camid domain")  # the fields of bau.datasets.multisource.TrainItem
 
     colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (250, 10, 0), (0, 0, 0)]
     items = []
@@ -142,7 +142,7 @@ def test_initial_memory_uses_class_means_of_eval_features(tmp_path):
 
     from PIL import Image
 
-    from bau.data.transforms import build_test_transform
+    from bau.pipeline.transforms import build_test_transform
 
     transform = build_test_transform(32, 16)
     model.eval()

@@ -1,5 +1,7 @@
 """The BAU objective of one batch: switches of the `method` config and the total's weights."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -64,3 +66,46 @@ def test_features_are_renormalised():
     out = view_outputs((f, f, f), (f, f, f))
     torch.testing.assert_close(out.f_w.norm(dim=1), torch.ones(2))
     torch.testing.assert_close(out.f_s.norm(dim=1), torch.ones(2))
+
+
+def test_strong_id_loss_trains_the_augmented_views_with_the_identity_losses():
+    """Table 5's "L_ce" row, on a hand-computed batch: two identities, 2-D embeddings on a line."""
+    y = torch.tensor([0, 0, 1, 1])
+    d = torch.zeros(4, dtype=torch.long)
+
+    def on_line(xs):
+        return torch.tensor([[x, 0.0] for x in xs])
+
+    f = F.normalize(torch.randn(4, 2, generator=torch.Generator().manual_seed(0)), dim=1)
+    logits_w = torch.zeros(4, 2)  # CE = ln 2 whatever the smoothing
+    logits_s = torch.log(torch.tensor([[3.0, 1.0], [3.0, 1.0], [1.0, 3.0], [1.0, 3.0]]))  # p(true) = 3/4
+    logits_s.requires_grad_(True)
+    weak = (on_line([0, 1, 3, 5]), f, logits_w)
+    strong = (on_line([0, 2, 2.5, 4]), f, logits_s)
+    # Batch-hard triplet, margin 0.3, hinge per anchor (d_ap - d_an + 0.3):
+    #   weak:   0 ->(1, 3) 0;   1 ->(1, 2) 0;     3 ->(2, 2) 0.3;   5 ->(2, 4) 0      mean 0.075
+    #   strong: 0 ->(2, 2.5) 0; 2 ->(2, 0.5) 1.8; 2.5 ->(1.5, 0.5) 1.3; 4 ->(1.5, 2) 0  mean 0.775
+    ce_w = math.log(2)
+    ce_s = -(0.95 * math.log(3 / 4) + 0.05 * math.log(1 / 4))  # smoothed target 0.95 / 0.05
+    cfg = method(strong_id_loss=True, alignment=False, uniformity=False, domain=False)
+    terms = compute_losses(view_outputs(weak, strong, strong_id=True), y, d, None, cfg)
+    assert terms.keys() == {"ce", "tri"}
+    assert terms["ce"].item() == pytest.approx((ce_w + ce_s) / 2, abs=1e-5)
+    assert terms["tri"].item() == pytest.approx((0.075 + 0.775) / 2, abs=1e-5)
+    terms["ce"].backward()
+    assert logits_s.grad.abs().sum() > 0  # the augmented views are trained
+    # Off (the reference): identity losses on the weak views only.
+    ref = compute_losses(view_outputs(weak, strong), y, d, None, method(alignment=False, uniformity=False, domain=False))
+    assert ref["ce"].item() == pytest.approx(ce_w, abs=1e-6)
+    assert ref["tri"].item() == pytest.approx(0.075, abs=1e-5)
+
+
+def test_strong_id_loss_needs_the_strong_outputs(batch):
+    out, y, d, memory = batch  # built without strong_id: no strong embeddings nor logits kept
+    assert out.emb_s is None and out.logits_s is None
+    with pytest.raises(ValueError, match="strong_id_loss needs the strong view"):
+        compute_losses(out, y, d, memory, method(strong_id_loss=True))
+    # without the strong view (the baseline) the switch has nothing to act on
+    weak_only = out.__class__(out.emb_w, out.f_w, out.logits_w)
+    terms = compute_losses(weak_only, y, d, None, method(strong_view=False, strong_id_loss=True))
+    torch.testing.assert_close(terms["ce"], F.cross_entropy(out.logits_w, y, label_smoothing=0.1))

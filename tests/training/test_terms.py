@@ -23,13 +23,17 @@ def test_switches():
     assert enabled_terms(method(strong_view=False)) == ("ce", "tri")
 
 
-def test_without_the_strong_view_every_bau_switch_is_off_and_reported():
-    baseline = method(strong_view=False, uniformity=False)
-    assert effective_switches(baseline) == {"alignment": False, "uniformity": False, "domain": False}
+def test_without_the_strong_view_every_switch_that_needs_it_is_off_and_reported():
+    baseline = method(strong_view=False, uniformity=False, strong_id_loss=True)
+    assert effective_switches(baseline) == {
+        "strong_id_loss": False, "alignment": False, "uniformity": False, "domain": False
+    }
     # Only the switches that were asked for and cannot act are reported.
-    assert ignored_switches(baseline) == ["alignment", "domain"]
-    assert ignored_switches(method(uniformity=False)) == []
-    assert effective_switches(method(uniformity=False)) == {"alignment": True, "uniformity": False, "domain": True}
+    assert ignored_switches(baseline) == ["strong_id_loss", "alignment", "domain"]
+    assert ignored_switches(method(uniformity=False, strong_id_loss=True)) == []
+    assert effective_switches(method(uniformity=False)) == {
+        "strong_id_loss": False, "alignment": True, "uniformity": False, "domain": True
+    }
 
 
 @pytest.mark.parametrize("switches", list(itertools.product([False, True], repeat=4)))

@@ -14,7 +14,8 @@ from bau.errors import TrainingError
 from bau.io import write_yaml
 from bau.models import load_model
 from bau.training.trainer import Trainer, amp_dtype
-from tests.training.tiny_data import tiny_run_config, write_benchmark
+from tests.fixtures.datasets import write_benchmark
+from tests.training.tiny_data import tiny_run_config
 
 
 @pytest.fixture(scope="module")

@@ -59,15 +59,17 @@ def test_paper_config_plans_the_paper_benchmark(workdir):
     plan = dry_run(workdir, ["all_tables"], configfiles=[PAPER_CONFIG])
     counts = plan.counts
     assert "synth" not in counts  # real data
-    # P-1: one run (4 targets); P-2: 3 runs x 9 methods (the ablations); P-3: 3 runs x bau.
-    assert counts["train"] == 1 + 27 + 3
-    assert counts["run_config"] == 31
-    assert counts["evaluate"] == 4 + 27 + 3
+    # P-1: one run (4 targets); P-2: 3 runs x (baseline, bau); P-3: 3 runs x 10 methods (bau
+    # and the ablations, which the paper runs on Protocol-3).
+    assert counts["train"] == 1 + 6 + 30
+    assert counts["run_config"] == 37
+    assert counts["evaluate"] == 4 + 6 + 30
     assert (counts["table_protocol"], counts["table_ablation"]) == (3, 3)
     assert counts["verify"] == 9  # every dataset folder of the paper's protocols
     assert counts["splits"] == 4
     runs = {(j.wildcards["protocol"], j.wildcards["run"], j.wildcards["method"]) for j in plan.of("train")}
-    assert ("protocol2", "msmt17", "no_erasing") in runs
+    assert {("protocol3", t, "aug_ce") for t in ("cuhk03", "msmt17", "market1501")} <= runs
+    assert ("protocol3", "msmt17", "no_erasing") in runs and ("protocol2", "msmt17", "no_erasing") not in runs
     assert {p for p, _, _ in runs} == {"protocol1", "protocol2", "protocol3"}  # nothing of the default's
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from snakemake.logging import logger
 
 from bau.config import config_hash, fill_defaults, load_schema, resolve_run, validate
-from bau.data.registry import get_spec
+from bau.datasets import get_parser
+from bau.datasets.verify import verify_key
 from bau.evaluation.cli import resolve_checkpoint
 from bau.errors import ConfigError
 from bau.io import read_json, write_text, write_yaml
@@ -190,12 +191,12 @@ def write_settings(path, log):
 
 def folder_of(dataset):
     """The dataset folder a dataset reads (the *dg variants read their base dataset's)."""
-    return get_spec(dataset).folder_name
+    return verify_key(dataset)
 
 
 def has_splits(dataset):
-    """GRID, iLIDS, PRID and VIPeR: test sets in 10 pinned splits (bau.data.splits)."""
-    return get_spec(dataset).has_splits
+    """GRID, iLIDS, PRID and VIPeR: test sets in 10 pinned splits (bau.datasets.splits)."""
+    return get_parser(dataset).has_splits
 
 
 # Every dataset folder the configured runs read.
@@ -461,7 +462,7 @@ def source_features_file(protocol, run, method, source):
 def source_image_dir(wildcards):
     """A source's training images: the first image folder of its layout (for CUHK02, the
     first view of camera pair P1), a sample of the domain for the t-SNE map."""
-    return f"{DATA_ROOT}/{get_spec(wildcards.source).layout.image_dirs[0]}"
+    return f"{DATA_ROOT}/{get_parser(wildcards.source).layout.image_dirs[0]}"
 
 
 def selected_checkpoint(wildcards, input):
@@ -512,6 +513,7 @@ def eval_options(wildcards):
     flags = {
         "flip": "--flip",
         "rerank": "--rerank",
+        "amp": "--amp",
         "viper_both_directions": "--viper-both-directions",
     }
     return " ".join(options + [flag for key, flag in flags.items() if settings[key]])

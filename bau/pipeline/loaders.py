@@ -1,0 +1,197 @@
+"""Datasets over image files and the iteration-based training loader (REFERENCE 2.7-2.9).
+
+Reproducible batches: the trainer calls, at the start of every epoch (0-based ``epoch``)::
+
+    loader.set_epoch(epoch)   # sampler -> pass 0 of `epoch`; worker seeds from (seed, epoch)
+    loader.new_epoch()        # fresh iterator (a partly consumed one is discarded)
+    batch = loader.next()     # `train.iters` times
+
+after seeding the global generators from ``(seed, epoch)`` (with ``data.workers: 0`` the
+transforms draw from the main process's torch generator). What an epoch sees is then a function
+of ``(seed, epoch)`` only, so a run resumed at an epoch boundary replays the same batches and
+the same augmentations (for the same number of workers).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from bau.errors import ConfigError, TrainingError
+from bau.pipeline.sampler import RandomIdentitySampler
+from bau.pipeline.transforms import build_train_transforms
+
+if TYPE_CHECKING:
+    from bau.datasets.multisource import MultiSourceTrain
+
+ImageTransform = Callable[[Image.Image], torch.Tensor]
+
+
+def read_rgb(path: str) -> Image.Image:
+    """Decode ``path`` as an RGB image; an unreadable file raises :class:`TrainingError` naming it."""
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise TrainingError(
+            f"cannot read image {path}: {err}. Replace or remove the file "
+            "(`bau verify` checks every image of a dataset folder)"
+        ) from err
+
+
+def _path_of(item: Any) -> str:
+    # A path, or an item whose first field is one (ImageItem, TrainItem).
+    return os.fspath(item if isinstance(item, (str, os.PathLike)) else item[0])
+
+
+class TwoViewDataset(Dataset):
+    """``(x_w, x_s, pid, domain)`` of one decoded image per item; ``(x_w, pid, domain)`` when
+    ``strong`` is None (the baseline without augmented images).
+
+    ``items``: ``(path, pid, camid, domain)`` tuples (``TrainItem``).
+    """
+
+    def __init__(self, items: Sequence[Sequence[Any]], weak: ImageTransform, strong: ImageTransform | None) -> None:
+        # Plain lists: cheap to index and to hand to worker processes.
+        self.paths = [os.fspath(item[0]) for item in items]
+        self.pids = [int(item[1]) for item in items]
+        self.domains = [int(item[3]) for item in items]
+        self.weak = weak
+        self.strong = strong
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple:
+        img = read_rgb(self.paths[index])
+        if self.strong is None:
+            return self.weak(img), self.pids[index], self.domains[index]
+        return self.weak(img), self.strong(img), self.pids[index], self.domains[index]
+
+
+class ImageDataset(Dataset):
+    """``(transform(image), index)`` for each path (or item whose first field is a path)."""
+
+    def __init__(self, paths_or_items: Sequence[Any], transform: ImageTransform) -> None:
+        self.paths = [_path_of(item) for item in paths_or_items]
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(read_rgb(self.paths[index])), index
+
+
+def loader_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """Seed of the DataLoader generator (hence of the worker seeds) for ``epoch`` on ``rank``."""
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
+
+
+class IterLoader:
+    """An endless view of a DataLoader: epochs are a fixed number of :meth:`next` calls.
+
+    Only the end of the data (StopIteration) restarts the iterator; every other error, such as
+    an unreadable image, propagates (the reference swallowed them all).
+    """
+
+    def __init__(self, loader: DataLoader, seed: int | None = None, rank: int = 0) -> None:
+        self.loader = loader
+        self.seed = seed
+        self.rank = rank
+        self._iter: Any = None
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Rewind the sampler to ``epoch``'s first pass and reseed the worker seeds for it."""
+        set_sampler_epoch = getattr(self.loader.sampler, "set_epoch", None)
+        if set_sampler_epoch is not None:
+            set_sampler_epoch(epoch)
+        if self.seed is not None and self.loader.generator is not None:
+            self.loader.generator.manual_seed(loader_seed(self.seed, epoch, self.rank))
+
+    def new_epoch(self) -> None:
+        self._iter = iter(self.loader)
+
+    def next(self) -> Any:
+        if self._iter is None:
+            self.new_epoch()
+        try:
+            try:
+                return next(self._iter)
+            except StopIteration:
+                self.new_epoch()
+                return next(self._iter)
+        except StopIteration:
+            raise TrainingError(
+                "the training loader yields no batch: check that the sources have at least "
+                "train.batch_size / train.num_instances identities"
+            ) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the current iterator's worker processes now.
+
+        After a worker error the iterator is caught in the exception's traceback cycle; left to
+        the garbage collector its workers are only killed after a 5 s join timeout each. torch
+        offers no public method for this, hence the private one.
+        """
+        shutdown = getattr(self._iter, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
+        self._iter = None
+
+
+def build_train_loader(
+    train: MultiSourceTrain, cfg: Mapping[str, Any], seed: int, *, num_replicas: int = 1, rank: int = 0
+) -> IterLoader:
+    """The training :class:`IterLoader` over ``train.items`` (``(path, pid, camid, domain)``) for
+    the resolved run config ``cfg``; ``seed`` is the run seed (``cfg["seed"]``).
+
+    Under ``num_replicas`` processes each rank loads ``train.batch_size / num_replicas`` images
+    per batch: its whole identities of the global batch.
+    """
+    batch_size, num_instances = cfg["train"]["batch_size"], cfg["train"]["num_instances"]
+    if batch_size % (num_instances * num_replicas):
+        raise ConfigError(
+            f"train.batch_size={batch_size} must be a multiple of train.num_instances={num_instances}"
+            + (f" x {num_replicas} processes" if num_replicas > 1 else "")
+            + " (batches are whole identities of num_instances images each)"
+        )
+    items = train.items
+    sampler = RandomIdentitySampler(
+        [item[1] for item in items], batch_size, num_instances, seed, num_replicas=num_replicas, rank=rank
+    )
+    if sampler.num_pids < sampler.num_pids_per_batch:
+        raise ConfigError(
+            f"train.batch_size / train.num_instances = {sampler.num_pids_per_batch} identities per batch, "
+            f"but the sources have only {sampler.num_pids}; lower train.batch_size"
+        )
+    model = cfg["model"]
+    weak, strong = build_train_transforms(cfg["augment"], model["height"], model["width"])
+    dataset = TwoViewDataset(items, weak, strong if cfg["method"]["strong_view"] else None)
+    workers = cfg["data"]["workers"]
+    generator = torch.Generator()
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size // num_replicas,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=cfg["train"]["device"] != "cpu" and torch.cuda.is_available(),
+        drop_last=True,
+        persistent_workers=False,
+        generator=generator,
+    )
+    iter_loader = IterLoader(loader, seed=seed, rank=rank)
+    iter_loader.set_epoch(0)
+    return iter_loader
