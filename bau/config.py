@@ -15,6 +15,7 @@ import copy
 import functools
 import hashlib
 import json
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ import jsonschema
 import yaml
 
 from bau.errors import ConfigError
+from bau.io import write_yaml
+from bau.layout import DEFAULT_RESULTS, Layout, RunDir
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "config.schema.yaml"
 
@@ -70,6 +73,15 @@ def _describe(error: jsonschema.ValidationError) -> str:
             # YAML 1.1 (PyYAML, Snakemake) reads an exponent without a dot, 1e-3, as text.
             hint = f" (YAML reads {error.instance} as text: write it with a dot, e.g. 1.0e-3)"
         return f"key '{where}': {error.instance!r} must be of type {error.validator_value}{hint}"
+    if error.validator == "pattern":
+        pattern = error.validator_value
+        if "propertyNames" in error.schema_path:
+            # propertyNames errors point at the mapping; the bad value is the name itself.
+            return (
+                f"key '{where}': name {error.instance!r} is not allowed; names must match {pattern} "
+                "(letters, digits, _ and -, not starting with -)"
+            )
+        return f"key '{where}': {error.instance!r} does not match {pattern} (letters, digits, _ and -, not starting with -)"
     return f"key '{where}': {error.instance!r} is invalid: {error.message}"
 
 
@@ -80,15 +92,19 @@ def validate(instance: Any, kind: str = "workflow", source: str = "configuration
     """
     validator = jsonschema.Draft202012Validator(_subschema(kind))
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
-    if errors:
-        lines = "\n".join(f"  - {_describe(e)}" for e in errors)
+    problems = [_describe(e) for e in errors] or cross_field_problems(instance, kind)
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
         raise ConfigError(f"{source} is invalid:\n{lines}")
 
 
 def fill_defaults(instance: dict, schema: dict | None = None) -> dict:
     """Return a copy of ``instance`` with every missing key that has a schema default filled in.
 
-    Nested objects are created when any of their properties has a default.
+    Nested objects are created when any of their properties has a default; the entries of a
+    map (``additionalProperties``: each protocol, table, ...) are filled too, except under a
+    schema marked ``x-partial: true`` (``methods``: partial overrides of ``run``, where a
+    filled default would win over the shared settings).
     """
     root = load_schema()
     schema = _subschema("run") if schema is None else schema
@@ -103,9 +119,15 @@ def _resolve(schema: dict, root: dict) -> dict:
 
 def _fill(instance: Any, schema: dict, root: dict) -> Any:
     schema = _resolve(schema, root)
-    if not isinstance(instance, dict) or "properties" not in schema:
+    if not isinstance(instance, dict):
         return instance
-    for key, sub in schema["properties"].items():
+    properties = schema.get("properties", {})
+    entries = schema.get("additionalProperties")
+    if isinstance(entries, dict) and not schema.get("x-partial"):
+        for key in instance:
+            if key not in properties:
+                instance[key] = _fill(instance[key], entries, root)
+    for key, sub in properties.items():
         sub = _resolve(sub, root)
         if key not in instance:
             if "default" in sub:
@@ -166,7 +188,7 @@ def resolve_run(workflow: Mapping, protocol: str, run: str, method: str) -> dict
     if method not in workflow["methods"]:
         known = ", ".join(workflow["methods"])
         raise ConfigError(f"method '{method}' (protocols.{protocol}) is not under 'methods'; known: {known}")
-    results = workflow.get("results", "results")
+    layout = Layout(workflow.get("results", DEFAULT_RESULTS))
     resources = workflow.get("resources", {})
     config = deep_merge(workflow.get("run", {}), workflow["methods"][method])
     protocol_part: dict[str, Any] = {
@@ -175,7 +197,7 @@ def resolve_run(workflow: Mapping, protocol: str, run: str, method: str) -> dict
             "sources": list(spec["sources"]),
             "targets": list(spec["targets"]),
             "split_seed": workflow.get("split_seed", 1),
-            "splits_dir": f"{results}/splits",
+            "splits_dir": layout.splits_dir(),
         },
         "train": {"gpus": resources.get("gpus_per_run", 0)},
     }
@@ -191,6 +213,33 @@ def config_hash(config: Mapping) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def write_run_config(path: str | Path, config: Mapping) -> str:
+    """Write a run's resolved configuration as its run folder's config.yaml; returns what it did.
+
+    A run folder holds one configuration: when ``path`` is missing or holds another one, the
+    training outputs of an earlier run in the folder (checkpoints, final.json, logs) are stale
+    and removed, so that `bau train` starts from scratch instead of refusing to resume a run of
+    another configuration. The same configuration keeps them: an interrupted run resumes.
+    (The workflow reruns this step only when the run's configuration or data changed, and
+    Snakemake removes the old config.yaml first, so there the folder always starts over.)
+    """
+    path = Path(path)
+    if path.is_file() and load_yaml_config(path) == dict(config):
+        return f"{path} holds this configuration already (config hash {config_hash(config)}); kept the run"
+    removed = []
+    for stale in RunDir(path.parent).training_outputs():
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        elif stale.exists():
+            stale.unlink()
+        else:
+            continue
+        removed.append(stale.name)
+    write_yaml(path, config)
+    note = f"removed the earlier run's {', '.join(removed)}; " if removed else ""
+    return f"{note}wrote {path} (config hash {config_hash(config)})"
+
+
 # ---------------------------------------------------------------------------------- CLI
 
 
@@ -201,6 +250,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resolve",
         metavar="PROTOCOL/RUN/METHOD",
         help="print the full configuration of one run of the workflow configuration",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="with --resolve: write the run's configuration to this file (a run folder's config.yaml); "
+        "the folder's earlier training outputs are removed when the configuration changed",
     )
 
 
@@ -214,5 +269,96 @@ def main(args: argparse.Namespace) -> int:
             if len(parts) != 3:
                 raise ConfigError(f"--resolve takes PROTOCOL/RUN/METHOD, got '{args.resolve}'")
             resolved = resolve_run(resolved, *parts)
+    if args.out is not None:
+        if not args.resolve:
+            raise ConfigError("--out goes with --resolve PROTOCOL/RUN/METHOD")
+        print(write_run_config(args.out, resolved))
+        return 0
     print(yaml.safe_dump(resolved, sort_keys=False), end="")
     return 0
+
+
+# ------------------------------------------------------------------- cross-field rules
+
+#: Patch size of the ViT-B/16 backbone (bau.models.vit.PATCH; not imported: no torch here).
+_VIT_PATCH = 16
+
+
+def cross_field_problems(instance: Any, kind: str = "workflow") -> list[str]:
+    """The rules between keys that the schema cannot express, as messages (empty: none).
+
+    :func:`validate` checks them once the schema holds, so that ``bau config``, ``bau train``
+    and the workflow (which validates the whole configuration, every run resolved, before
+    planning a job) refuse such a configuration instead of failing in a running job.
+    """
+    if kind == "run":
+        return _run_problems(fill_defaults(instance))
+    if kind == "workflow":
+        return _workflow_problems(fill_defaults(instance, load_schema()))
+    return []
+
+
+def _run_problems(run: Mapping[str, Any]) -> list[str]:
+    train, model = run["train"], run["model"]
+    problems = []
+    if train["batch_size"] % train["num_instances"]:
+        problems.append(
+            f"train.batch_size={train['batch_size']} must be a multiple of train.num_instances="
+            f"{train['num_instances']} (batches are whole identities of num_instances images each)"
+        )
+    milestones = list(train["milestones"])
+    if milestones != sorted(milestones):
+        problems.append(f"train.milestones={milestones} must be increasing; sort them")
+    if model["arch"] == "vitbase" and (model["height"] % _VIT_PATCH or model["width"] % _VIT_PATCH):
+        problems.append(
+            f"model.height/width={model['height']}x{model['width']}: model.arch=vitbase needs multiples of {_VIT_PATCH}"
+        )
+    if train["device"] == "cuda" and train["gpus"] == 0:
+        problems.append(
+            "train.device=cuda with train.gpus=0; set train.gpus to 1 or more, or train.device to auto or cpu"
+        )
+    return problems
+
+
+def _workflow_problems(workflow: Mapping[str, Any]) -> list[str]:
+    problems = []
+    methods = workflow["methods"]
+    default_methods = load_schema()["$defs"]["protocol"]["properties"]["methods"]["default"]
+    trained: dict[str, list[str]] = {}
+    runs_failing: dict[str, list[str]] = {}  # message -> runs it applies to (said once)
+    for protocol, spec in workflow["protocols"].items():
+        trained[protocol] = list(spec.get("methods", default_methods))
+        for method in trained[protocol]:
+            if method not in methods:
+                problems.append(
+                    f"protocols.{protocol}.methods: '{method}' is not under 'methods'; known: {', '.join(methods)}"
+                )
+        seen: dict[str, str] = {}
+        for run, run_spec in spec["runs"].items():
+            for target in run_spec["targets"]:
+                if target in seen:
+                    problems.append(
+                        f"protocols.{protocol}: target '{target}' is evaluated by runs "
+                        f"'{seen[target]}' and '{run}'; each target needs one run"
+                    )
+                seen[target] = run
+            for method in trained[protocol]:
+                if method not in methods:
+                    continue
+                try:
+                    resolve_run(workflow, protocol, run, method)
+                except ConfigError as err:
+                    for line in str(err).splitlines()[1:]:
+                        runs_failing.setdefault(line.strip().removeprefix("- "), []).append(f"{protocol}/{run}/{method}")
+    for message, runs in runs_failing.items():
+        problems.append(f"{message} (in run{'s' if len(runs) > 1 else ''} {', '.join(runs)})")
+    for name, table in workflow.get("tables", {}).items():
+        if table["protocol"] not in trained:
+            problems.append(f"tables.{name}.protocol: '{table['protocol']}' is not under 'protocols'")
+            continue
+        for method in table["methods"]:
+            if method not in trained[table["protocol"]]:
+                problems.append(
+                    f"tables.{name}: method '{method}' is not trained in protocols.{table['protocol']}.methods"
+                )
+    return problems

@@ -18,3 +18,7 @@ class DatasetError(BauError):
 
 class TrainingError(BauError):
     """Training cannot go on (non-finite loss, unreadable image, incompatible checkpoint)."""
+
+
+class DiskFullError(BauError):
+    """A file could not be written for lack of space; the previous version of it is kept."""

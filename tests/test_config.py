@@ -9,6 +9,7 @@ from bau.cli import main as cli_main
 from bau.config import (
     config_hash,
     fill_defaults,
+    load_schema,
     load_workflow_config,
     load_yaml_config,
     resolve_run,
@@ -136,3 +137,51 @@ def test_cli_reports_invalid_config(tmp_path, capsys):
 def test_cli_reports_missing_file(tmp_path, capsys):
     assert cli_main(["config", str(tmp_path / "nope.yaml")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_defaults_are_filled_in_map_entries_but_not_in_method_overrides():
+    config = {
+        "data": {"root": "data", "synthetic": True},
+        "methods": {"bau": {}, "baseline": {"method": {"strong_view": False}}},
+        "protocols": {"p": {"runs": {"r": {"sources": ["market1501"], "targets": ["cuhk03"]}}}},
+        "tables": {"t": {"protocol": "p", "methods": ["bau"]}},
+    }
+    filled = fill_defaults(config, load_schema())
+    assert filled["protocols"]["p"]["methods"] == ["bau"]  # the schema's default, in a map entry
+    assert filled["tables"]["t"]["kind"] == "protocol"
+    # A method stays a partial override: a filled default would win over `run`.
+    assert filled["methods"] == {"bau": {}, "baseline": {"method": {"strong_view": False}}}
+    assert filled["run"]["train"]["batch_size"] == 256
+    assert fill_defaults(filled, load_schema()) == filled
+
+
+def _resolve_to(tmp_path, out, *extra):
+    return cli_main(["config", str(REPO / "config" / "config.yaml"), "--resolve", "protocol2/cuhk03/bau", "--out", str(out), *extra])
+
+
+def test_config_out_writes_the_resolved_run_and_starts_a_changed_run_over(tmp_path, workflow_cfg, capsys):
+    run = tmp_path / "run"
+    out = run / "config.yaml"
+    assert _resolve_to(tmp_path, out) == 0
+    assert load_yaml_config(out) == resolve_run(workflow_cfg, "protocol2", "cuhk03", "bau")
+    # A run trained with this configuration: the same configuration keeps it (resume).
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "last.pth").write_bytes(b"x")
+    (run / "log.txt").write_text("epoch 1\n")
+    assert _resolve_to(tmp_path, out) == 0
+    assert "kept the run" in capsys.readouterr().out
+    assert (run / "checkpoints" / "last.pth").is_file() and (run / "log.txt").is_file()
+    # Another configuration in the folder: its training outputs are stale and removed.
+    edited = load_yaml_config(out)
+    edited["seed"] = 7
+    out.write_text(yaml.safe_dump(edited))
+    assert _resolve_to(tmp_path, out) == 0
+    message = capsys.readouterr().out
+    assert "removed the earlier run's checkpoints, log.txt" in message
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
+    assert load_yaml_config(out)["seed"] == 1
+
+
+def test_config_out_needs_resolve(tmp_path, capsys):
+    assert cli_main(["config", str(REPO / "config" / "config.yaml"), "--out", str(tmp_path / "c.yaml")]) == 2
+    assert "--out goes with --resolve" in capsys.readouterr().err

@@ -199,10 +199,6 @@ def market_style_counts(dataset: ReIDDataset) -> DatasetStats:
     )
 
 
-# Written by `bau synth` at the data root of the synthetic benchmark: its scale, seed, PRID's
-# number of shared persons and the counts `bau verify` expects (key "expected_counts").
-SYNTHETIC_MARKER = "bau_synthetic.json"
-
 SplitEntry = dict[str, list[list]]  # "train" / "query" / "gallery" -> [relative path, pid, camid]
 
 

@@ -16,10 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from bau.datasets.base import SYNTHETIC_MARKER, ImageItem, Layout, SplitEntry, files_digest, relabel, split_entry
+from bau.datasets.base import (
+    ImageItem,
+    Layout,
+    SplitEntry,
+    files_digest,
+    relabel,
+    split_entry,
+)
 from bau.datasets.stats import DatasetStats
 from bau.errors import DatasetError
 from bau.io import read_json
+from bau.layout import SYNTHETIC_MARKER
 
 FOLDER = "prid_2011"
 NUM_SPLITS = 10

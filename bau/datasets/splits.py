@@ -1,7 +1,7 @@
 """Pinned splits of the small test datasets (grid, ilids, prid, viper) and `bau splits`.
 
 Each dataset's ten splits are made from a seed and written once to
-``<splits_dir>/<dataset>_seed<seed>.json`` (under the results folder, never in the dataset
+``<splits_dir>/`` (bau.layout.split_file; under the results folder, never in the dataset
 folder), with image paths relative to the data root so the data may move. The file is reused
 while its recorded seed and the dataset's file list are unchanged and rewritten otherwise.
 GRID's splits come from its .mat file (the seed is recorded but does not change them).
@@ -13,6 +13,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from bau import layout
 from bau.datasets._registry import get_parser, list_datasets
 from bau.datasets.base import SplitEntry
 from bau.errors import ConfigError, DatasetError
@@ -28,7 +29,7 @@ def split_datasets() -> tuple[str, ...]:
 
 
 def split_file(name: str, seed: int, splits_dir: str | Path) -> Path:
-    return Path(splits_dir) / f"{name}_seed{seed}.json"
+    return layout.split_file(splits_dir, name, seed)
 
 
 def ensure_splits(name: str, root: str | Path, seed: int, splits_dir: str | Path) -> Path:
@@ -40,7 +41,7 @@ def ensure_splits(name: str, root: str | Path, seed: int, splits_dir: str | Path
     dataset_folder = (root / parser.layout.folder).resolve()
     if Path(splits_dir).resolve().is_relative_to(dataset_folder):
         raise ConfigError(f"data.splits_dir {splits_dir} is inside the dataset folder {dataset_folder}; "
-                          f"split files belong under the results folder (e.g. results/splits)")
+                          f"split files belong under the results folder (e.g. {layout.Layout().splits_dir()})")
     path = split_file(name, seed, splits_dir)
     fingerprint = parser.fingerprint(root)
     if path.is_file():
@@ -78,8 +79,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"datasets with splits: {', '.join(names)}")
     parser.add_argument("--data-root", required=True, type=Path, help="folder holding the dataset folders")
     parser.add_argument("--seed", type=int, default=1, help="split seed (default 1)")
-    parser.add_argument("--out-dir", type=Path, default=Path("results/splits"),
-                        help="folder of the split files (default results/splits)")
+    parser.add_argument("--out-dir", type=Path, default=Path(layout.Layout().splits_dir()),
+                        help=f"folder of the split files (default {layout.Layout().splits_dir()})")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -24,10 +24,11 @@ from pathlib import Path
 from PIL import Image
 
 from bau.datasets._registry import get_parser, list_datasets
-from bau.datasets.base import SYNTHETIC_MARKER, DatasetParser
+from bau.datasets.base import DatasetParser
 from bau.datasets.stats import PUBLISHED, DatasetStats, PublishedStats
 from bau.errors import BauError, DatasetError
-from bau.io import read_json, write_json
+from bau.io import image_mode_problem, read_json, write_json
+from bau.layout import SYNTHETIC_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,10 @@ def decode_error(path: Path) -> str | None:
     try:
         with Image.open(path) as img:
             img.load()  # raises on truncated data (PIL does not load truncated images by default)
+            mode = img.mode
     except Exception as err:  # noqa: BLE001 - any failure means the file is unreadable
         return f"{type(err).__name__}: {err}"
-    return None
+    return image_mode_problem(mode)
 
 
 def find_unreadable(paths: list[Path], workers: int,

@@ -3,7 +3,8 @@
 ``bau train`` leases the run's GPUs first (so ``CUDA_VISIBLE_DEVICES`` holds exactly them),
 then, for more than one process, re-runs itself under torchrun; every child inherits the
 environment and joins the process group (:func:`bau.distributed.ddp.init_process_group`).
-The parent keeps the device locks until the children exit.
+The parent keeps the device locks and the run folder's lock (:mod:`bau.training.lock`,
+named to the children by its environment variable) until the children exit.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``bau evaluate``: metrics of a checkpoint on a target dataset, written to a JSON file.
 
 The checkpoint is given directly (``--checkpoint``) or picked from a finished training run
-(``--run RUN_DIR --selection last|best_of_eval``, from RUN_DIR/final.json). The split seed,
+(``--run RUN_DIR --selection last|best_of_eval``, from the run's final summary). The split seed,
 split folder and evaluation settings default to the run's (the config saved in the
 checkpoint), so the result repeats the run's own evaluation; options override them.
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bau.errors import BauError, TrainingError
-from bau.io import read_json, write_json
+from bau.io import write_json
+from bau.layout import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -46,30 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_checkpoint(run_dir: Path, selection: str | None, dataset: str) -> tuple[Path, str]:
-    """The checkpoint of ``run_dir`` that ``selection`` names for ``dataset``, from final.json."""
+    """The checkpoint of ``run_dir`` that ``selection`` names for ``dataset`` (see RunDir)."""
     if selection is None:
         raise BauError("--run needs --selection last or --selection best_of_eval")
-    final_path = run_dir / "final.json"
-    if not final_path.is_file():
-        raise TrainingError(
-            f"{final_path} is missing: the run in {run_dir} is not complete (bau train writes final.json last). "
-            "Finish the run, or evaluate one of its checkpoints with --checkpoint"
-        )
-    final = read_json(final_path)
-    targets = final.get("targets", {})
-    if dataset in targets:
-        relative = targets[dataset][selection]["checkpoint"]
-    elif selection == "last" and targets:
-        # Every target is evaluated at the same epochs, so their last checkpoints are one file.
-        relative = next(iter(targets.values()))["last"]["checkpoint"]
-    else:
-        raise BauError(
-            f"{final_path}: the run was not evaluated on {dataset} during training (its targets: "
-            f"{', '.join(targets) or 'none'}), so it has no best_of_eval checkpoint for it; use --selection last"
-        )
-    checkpoint = run_dir / relative
-    if not checkpoint.is_file():
-        raise TrainingError(f"{checkpoint} (named by {final_path}, selection {selection}) does not exist")
+    checkpoint = RunDir(run_dir).selected_checkpoint(selection, dataset)
     return checkpoint, selection
 
 

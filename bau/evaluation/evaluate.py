@@ -20,11 +20,11 @@ import numpy as np
 import torch
 
 from bau.datasets import ReIDDataset, create_datasets, directions, num_splits
-from bau.datasets.base import SYNTHETIC_MARKER
 from bau.devices import resolve_device
 from bau.errors import ConfigError, DatasetError
 from bau.evaluation.features import extract_features
 from bau.io import atomic_open
+from bau.layout import SYNTHETIC_MARKER
 from bau.metrics import evaluate_rank
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,10 @@ from bau.evaluation.features import ImageSource, extract_features
 
 
 class FeatureExtractor:
-    """Maps image paths or PIL images to L2-normalised features with a trained model.
+    """Maps image paths or PIL images (one, or a list mixing both) to L2-normalised features
+    with a trained model. Images are read as 8-bit RGB (16-bit greyscale scaled); 32-bit integer
+    or float images, and anything that is neither a path nor a PIL image, are a
+    :class:`~bau.errors.DatasetError` saying so.
 
     ``checkpoint``: a ``bau-checkpoint-v1`` file (``bau train`` writes them); the image size
     is the one the model was trained at. ``device``: ``auto`` (GPU if any), ``cpu``, ``cuda``.
@@ -48,7 +51,8 @@ class FeatureExtractor:
         return int(self.model.feat_dim)
 
     def __call__(self, images: ImageSource | Sequence[ImageSource], *, progress: bool = False) -> torch.Tensor:
-        """Features (N x D float32 on CPU, unit rows) of one image or a sequence of images."""
+        """Features (N x D float32 on CPU, unit rows) of one image or a sequence of images
+        (paths and PIL images in any mix), in their order."""
         if isinstance(images, (str, os.PathLike, Image.Image)):
             images = [images]
         return extract_features(

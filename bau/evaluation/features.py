@@ -17,7 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from bau.devices import resolve_device
@@ -27,19 +27,6 @@ from bau.pipeline.transforms import build_test_transform
 
 #: What ``images`` may hold: paths, dataset items whose first field is a path, or PIL images.
 ImageSource = str | os.PathLike | Sequence[Any] | Image.Image
-
-
-class _PILImages(Dataset):
-    """``(transform(image), index)`` for images already in memory."""
-
-    def __init__(self, images: Sequence[Image.Image], transform) -> None:
-        self.images, self.transform = images, transform
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.transform(self.images[index].convert("RGB")), index
 
 
 @torch.inference_mode()
@@ -66,10 +53,7 @@ def extract_features(
     """
     device = resolve_device(device)
     transform = build_test_transform(height, width)
-    if all(isinstance(image, Image.Image) for image in images):
-        dataset: Dataset = _PILImages(images, transform)
-    else:
-        dataset = ImageDataset(images, transform)
+    dataset = ImageDataset(images, transform)  # paths, items and PIL images, in any mix
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers, pin_memory=device.type == "cuda")
     was_training = model.training
     model.eval()

@@ -23,7 +23,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from bau.errors import ConfigError, TrainingError
+from bau.errors import ConfigError, DatasetError, TrainingError
+from bau.io import to_rgb
 from bau.pipeline.sampler import RandomIdentitySampler
 from bau.pipeline.transforms import build_train_transforms
 
@@ -34,10 +35,11 @@ ImageTransform = Callable[[Image.Image], torch.Tensor]
 
 
 def read_rgb(path: str) -> Image.Image:
-    """Decode ``path`` as an RGB image; an unreadable file raises :class:`TrainingError` naming it."""
+    """Decode ``path`` as an 8-bit RGB image (:func:`bau.io.to_rgb`); an unreadable file, or one
+    of a mode without a faithful RGB form, raises :class:`TrainingError` naming it."""
     try:
         with Image.open(path) as img:
-            return img.convert("RGB")
+            return to_rgb(img)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise TrainingError(
             f"cannot read image {path}: {err}. Replace or remove the file "
@@ -47,7 +49,14 @@ def read_rgb(path: str) -> Image.Image:
 
 def _path_of(item: Any) -> str:
     # A path, or an item whose first field is one (ImageItem, TrainItem).
-    return os.fspath(item if isinstance(item, (str, os.PathLike)) else item[0])
+    if isinstance(item, (str, os.PathLike)):
+        return os.fspath(item)
+    if isinstance(item, Sequence) and item and isinstance(item[0], (str, os.PathLike)):
+        return os.fspath(item[0])
+    raise DatasetError(
+        f"cannot read an image from a {type(item).__name__}: give image paths (str or os.PathLike), "
+        "PIL images, or dataset items whose first field is a path"
+    )
 
 
 class TwoViewDataset(Dataset):
@@ -76,17 +85,24 @@ class TwoViewDataset(Dataset):
 
 
 class ImageDataset(Dataset):
-    """``(transform(image), index)`` for each path (or item whose first field is a path)."""
+    """``(transform(image), index)`` for each path, item whose first field is a path, or PIL
+    image (in any mix)."""
 
-    def __init__(self, paths_or_items: Sequence[Any], transform: ImageTransform) -> None:
-        self.paths = [_path_of(item) for item in paths_or_items]
+    def __init__(self, images: Sequence[Any], transform: ImageTransform) -> None:
+        self.images = [item if isinstance(item, Image.Image) else _path_of(item) for item in images]
         self.transform = transform
 
     def __len__(self) -> int:
-        return len(self.paths)
+        return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.transform(read_rgb(self.paths[index])), index
+        image = self.images[index]
+        if not isinstance(image, Image.Image):
+            return self.transform(read_rgb(image)), index
+        try:
+            return self.transform(to_rgb(image)), index
+        except ValueError as err:
+            raise DatasetError(f"image {index} of the list (a PIL image): {err}") from err
 
 
 def loader_seed(seed: int, epoch: int, rank: int = 0) -> int:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from bau.errors import BauError
+from bau.layout import metrics_beside
 from bau.report import labels as names
 from bau.report.inputs import ResultPath, check_labels, load_features, load_losses, load_metrics
 from bau.report.plotting import png_path, save_figure
@@ -34,7 +34,7 @@ KINDS = ("loss_curves", "cmc", "align_uniform", "tsne", "retrieval")
 
 def _metrics_note(features_path: str) -> str | None:
     """``45.1 / 60.2`` (mAP / R-1 in %) from the metrics JSON beside a features file, if any."""
-    metrics = load_metrics(Path(features_path).with_name("metrics.json"))
+    metrics = load_metrics(metrics_beside(features_path))
     if metrics is None:
         return None
     summary = metrics["summary"]

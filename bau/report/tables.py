@@ -3,7 +3,7 @@
 A table is described by the workflow configuration's ``tables.NAME`` entry ({protocol,
 methods, kind, title}); its columns are the protocol's targets (``protocols.<protocol>.runs``),
 its rows the methods. :func:`build_table` is a pure function of the loaded metrics, so it is
-tested without files; :func:`main` loads ``results/<protocol>/<target>/<method>/metrics.json``
+tested without files; :func:`main` loads each evaluation's metrics file (bau.layout)
 and writes NAME.md, NAME.csv and NAME.tex (bau.report.table_formats).
 
 Cells are percentages with one decimal, ``mean ± std`` where a target has several splits
@@ -29,6 +29,7 @@ import pandas as pd
 
 from bau.config import deep_merge, fill_defaults, load_workflow_config
 from bau.errors import BauError, ConfigError
+from bau.layout import EvalKey, Layout
 from bau.report import labels
 from bau.report.inputs import load_metrics
 from bau.report.labels import METRIC_LABELS, SWITCH_LABELS
@@ -423,7 +424,7 @@ def method_switches(config: Mapping[str, Any], methods: Sequence[str]) -> dict[s
 
 
 def metrics_path(results: Path, protocol: str, target: str, method: str) -> Path:
-    return results / protocol / target / method / "metrics.json"
+    return Path(Layout(str(results)).metrics(EvalKey(protocol, target, method)))
 
 
 # ------------------------------------------------------------------------ CLI
@@ -434,7 +435,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="the workflow configuration (config/config.yaml)")
     parser.add_argument(
         "--results",
-        help="results folder holding <protocol>/<target>/<method>/metrics.json (default: the config's 'results')",
+        help="results folder holding the evaluations' metrics (default: the config's 'results')",
     )
     parser.add_argument("--out-dir", help="where NAME.md, NAME.csv and NAME.tex go (default: RESULTS/tables)")
     parser.add_argument(
@@ -446,7 +447,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     config = load_workflow_config(args.config)
     spec = table_spec(config, args.name, source=str(args.config))
-    results = Path(args.results or config.get("results", "results"))
+    results = Path(args.results or config["results"])
     metrics = {
         (col.target, method): load_metrics(metrics_path(results, spec.protocol, col.target, method))
         for col in spec.columns
@@ -468,7 +469,7 @@ def main(args: argparse.Namespace) -> int:
         synthetic_default=config["data"]["synthetic"],
         selection_default=config.get("selection"),
     )
-    out_dir = Path(args.out_dir) if args.out_dir else results / "tables"
+    out_dir = Path(args.out_dir or Layout(str(results)).tables_dir())
     for path in write_table(table, out_dir):
         log.info("wrote %s", path)
     return 0

@@ -3,7 +3,7 @@
 Images are rendered in parallel over chunks; each image's randomness comes from
 (seed, dataset, index), so the output does not depend on the number of workers. Everything
 is written into a staging folder inside the output directory first; each complete dataset
-folder is then moved into place with one rename, and the marker ``bau_synthetic.json`` is
+folder is then moved into place with one rename, and the marker (``MARKER``) is
 written last, so its presence means the benchmark is complete. The marker records the scale,
 the seed, the bau version, PRID's number of shared persons (read by bau.datasets.prid) and the
 counts `bau verify` expects (bau.synth.counts).
@@ -21,15 +21,15 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bau import __version__
-from bau.datasets.base import SYNTHETIC_MARKER
 from bau.errors import DatasetError
 from bau.io import atomic_open, write_json
+from bau.layout import SYNTHETIC_MARKER
 from bau.synth.counts import expected_counts
 from bau.synth.layouts import build_plans, scale_size
 from bau.synth.render import ImageSpec, render_image
 from bau.synth.styles import STYLES
 
-MARKER = SYNTHETIC_MARKER  # bau_synthetic.json, read by bau verify and the PRID parser
+MARKER = SYNTHETIC_MARKER  # read by bau verify and the PRID parser
 _STAGING = ".bau-synth-staging"
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ import scipy.io
 
 from bau.errors import ConfigError
 from bau.io import atomic_open
+from bau.layout import SYNTHETIC_MARKER
 from bau.synth.render import ImageSpec, derive_rng
 
 _PLAN = 5  # stream tag of the layout generators (see bau.synth.render)
@@ -284,7 +285,7 @@ PLANNERS: dict[str, Callable[[ScaleSize, int], DatasetPlan]] = {
 def scale_size(scale: str) -> ScaleSize:
     if scale not in SCALES:
         raise ConfigError(f"unknown synthetic scale {scale!r} (data.synth_scale, bau synth --scale, or the "
-                          f"'scale' of bau_synthetic.json); choose one of {', '.join(SCALES)}")
+                          f"'scale' of {SYNTHETIC_MARKER}); choose one of {', '.join(SCALES)}")
     return SCALES[scale]
 
 

@@ -22,6 +22,7 @@ import yaml
 
 from bau.config import load_yaml_config, validate_run
 from bau.errors import ConfigError, TrainingError
+from bau.layout import RunDir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,23 +115,38 @@ def worker_argv(args: argparse.Namespace) -> list[str]:
     return argv
 
 
+def check_batch_split(train: dict[str, Any], processes: int) -> None:
+    """Each of ``processes`` loads whole identities of every batch (bau.pipeline.loaders)."""
+    if processes > 1 and train["batch_size"] % (train["num_instances"] * processes):
+        raise ConfigError(
+            f"train.batch_size={train['batch_size']} must be a multiple of train.num_instances="
+            f"{train['num_instances']} x {processes} processes (each process loads whole identities)"
+        )
+
+
 def main(args: argparse.Namespace) -> int:
     from bau.distributed.launch import is_worker, run_under_torchrun
     from bau.distributed.lease import lease_gpus
+    from bau.training.lock import held_by_parent, run_folder_lock
 
+    # Everything is checked before anything is written into the run folder.
     config = resolve_config(args.config, args.overrides, args.device)
-    if is_worker():  # started by torchrun: the parent holds the GPU lease
-        return train(config, args.out)
+    if is_worker():  # started by torchrun: the parent holds the GPU lease and the folder lock
+        if held_by_parent(args.out):
+            return train(config, args.out)
+        with run_folder_lock(args.out):
+            return train(config, args.out)
     gpus, processes = process_count(config["train"], args.nproc)
+    check_batch_split(config["train"], processes)
     # Before torch initialises CUDA: CUDA_VISIBLE_DEVICES must name the leased devices only.
-    with lease_gpus(gpus):
+    with run_folder_lock(args.out), lease_gpus(gpus):
         if processes == 1:
             return train(config, args.out)
         status = run_under_torchrun(processes, worker_argv(args))
     if status != 0:
         raise TrainingError(
             f"{processes} training processes for {args.out} failed (exit status {status}); "
-            f"see {Path(args.out) / 'log.txt'} and the errors above. Rerun the same command to resume"
+            f"see {RunDir(Path(args.out)).log} and the errors above. Rerun the same command to resume"
         )
     return 0
 

@@ -1,7 +1,6 @@
-"""The run folder of ``bau train`` and the logs written into it.
-
-RUN_DIR/config.yaml (resolved config), log.txt, losses.jsonl, evals.jsonl,
-checkpoints/last.pth, checkpoints/epoch_XXX.pth, final.json (written last).
+"""The logs ``bau train`` writes into its run folder (whose files :class:`bau.layout.RunDir`
+names: the resolved config, the log, the loss and evaluation logs, the checkpoints and the
+final summary, written last).
 """
 
 from __future__ import annotations
@@ -10,49 +9,13 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bau.io import write_text
+from bau.layout import RunDir
 
-
-@dataclass(frozen=True)
-class RunDir:
-    """Where each output of one training run lives."""
-
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.yaml"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "log.txt"
-
-    @property
-    def losses(self) -> Path:
-        return self.root / "losses.jsonl"
-
-    @property
-    def evals(self) -> Path:
-        return self.root / "evals.jsonl"
-
-    @property
-    def final(self) -> Path:
-        return self.root / "final.json"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.checkpoints / "last.pth"
-
-    def epoch_checkpoint(self, epoch: int) -> Path:
-        return self.checkpoints / f"epoch_{epoch:03d}.pth"
+__all__ = ["JsonlLog", "RunDir", "file_logging", "quiet_logging"]
 
 
 class JsonlLog:

@@ -82,8 +82,6 @@ class Trainer:
                 if self.dirs.final.is_file():
                     log.info("%s is complete (final.json exists); nothing to do", self.dirs.root)
                     return read_json(self.dirs.final)
-                if self.is_main:
-                    write_yaml(self.dirs.config, self.cfg)
                 log.info("bau %s: training into %s (config hash %s)", __version__, self.dirs.root, self.hash)
                 try:
                     return self.train()
@@ -101,6 +99,10 @@ class Trainer:
         self.log_device()
         self.setup_data()
         self.setup_model()
+        # Only now: a run that cannot start (data, model) leaves no config.yaml that would refuse
+        # the corrected rerun into this folder.
+        if self.is_main:
+            write_yaml(self.dirs.config, self.cfg)
         start = self.resume()
         if start == 0:
             self.init_memory()

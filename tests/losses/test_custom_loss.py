@@ -14,7 +14,8 @@ from bau.config import validate_run
 from bau.losses import IdentityLoss, create_id_loss, register_id_loss
 from bau.losses.identity import _registry
 from bau.training.trainer import Trainer
-from tests.training.tiny_data import tiny_run_config, write_benchmark
+from tests.fixtures.datasets import write_benchmark
+from tests.training.tiny_data import tiny_run_config
 
 
 @pytest.fixture(scope="module")

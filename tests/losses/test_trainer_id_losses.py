@@ -11,7 +11,8 @@ import torch
 
 from bau.config import validate_run
 from bau.training.trainer import Trainer
-from tests.training.tiny_data import tiny_run_config, write_benchmark
+from tests.fixtures.datasets import write_benchmark
+from tests.training.tiny_data import tiny_run_config
 
 
 @pytest.fixture(scope="module")

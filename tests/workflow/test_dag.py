@@ -33,7 +33,8 @@ def test_default_config_plans_the_whole_synthetic_benchmark(workdir):
     # ablation (one P-2 target): 1 run x 9 methods.
     assert plan.counts == {
         "synth": 1,
-        "verify": 9,
+        # One report per dataset name the runs read: a *dg variant is checked as itself.
+        "verify": 12,
         "splits": 4,
         "run_config": 19,
         "train": 19,
@@ -65,7 +66,7 @@ def test_paper_config_plans_the_paper_benchmark(workdir):
     assert counts["run_config"] == 37
     assert counts["evaluate"] == 4 + 6 + 30
     assert (counts["table_protocol"], counts["table_ablation"]) == (3, 3)
-    assert counts["verify"] == 9  # every dataset folder of the paper's protocols
+    assert counts["verify"] == 12  # every dataset name of the paper's protocols
     assert counts["splits"] == 4
     runs = {(j.wildcards["protocol"], j.wildcards["run"], j.wildcards["method"]) for j in plan.of("train")}
     assert {("protocol3", t, "aug_ce") for t in ("cuhk03", "msmt17", "market1501")} <= runs
@@ -127,8 +128,8 @@ def test_protocol_target_builds_only_that_protocol(workdir):
     assert plan.counts["train"] == 6
     assert plan.counts["evaluate"] == 6
     assert "table_protocol" not in plan.counts and "splits" not in plan.counts
-    # Only the folders protocol2 reads are verified.
-    assert {job.wildcards["folder"] for job in plan.of("verify")} == {"market1501", "msmt17", "cuhk03", "cuhksysu"}
+    # Only the datasets protocol2 reads are verified.
+    assert {job.wildcards["dataset"] for job in plan.of("verify")} == {"market1501", "msmt17", "cuhk03", "cuhksysu"}
 
 
 def test_protocol1_trains_once_and_evaluates_four_targets(workdir):

@@ -1,60 +1,63 @@
-# The data: the synthetic benchmark (when configured), one verify report per dataset folder
-# (the gate of everything downstream) and the pinned splits of the small target datasets.
+# The data: the synthetic benchmark (when configured), one verify report per dataset name
+# the runs read (the gate of everything downstream; a *dg variant gets its own checks) and
+# the pinned splits of the small target datasets.
 
 if SYNTHETIC:
 
     rule synth:
         output:
-            marker=synth_marker(),
+            marker=synthetic_marker(DATA_ROOT),
         log:
-            f"{RESULTS}/logs/synth.log",
+            LAYOUT.log("synth"),
         benchmark:
-            f"{RESULTS}/benchmarks/synth.tsv"
+            LAYOUT.benchmark("synth")
         conda:
             "../envs/bau.yaml"
         threads: workflow.cores
         params:
-            root=lambda w, output: os.path.dirname(output.marker),
+            root=data_root,
             scale=SETTINGS["data"]["synth_scale"],
             seed=SETTINGS["data"]["synth_seed"],
         shell:
-            "bau synth --out {params.root} --scale {params.scale} --seed {params.seed}"
-            " --workers {threads} > {log} 2>&1"
+            "bau synth --out {params.root:q} --scale {params.scale:q} --seed {params.seed:q}"
+            " --workers {threads} > {log:q} 2>&1"
 
 
 rule verify:
     input:
-        marker=synth_marker() if SYNTHETIC else [],
+        marker=synthetic_marker(DATA_ROOT) if SYNTHETIC else [],
     output:
-        report=f"{RESULTS}/verify/{{folder}}.json",
+        report=LAYOUT.verify_report("{dataset}"),
     log:
-        f"{RESULTS}/logs/verify/{{folder}}.log",
+        LAYOUT.log("verify", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/verify/{{folder}}.tsv"
+        LAYOUT.benchmark("verify", "{dataset}")
     conda:
         "../envs/bau.yaml"
     threads: 4  # decoding every image of a real dataset takes a while
     params:
         root=data_root,
     shell:
-        "bau verify {wildcards.folder} --data-root {params.root} --out {output.report}"
-        " --workers {threads} > {log} 2>&1"
+        "bau verify {wildcards.dataset:q} --data-root {params.root:q} --out {output.report:q}"
+        " --workers {threads} > {log:q} 2>&1"
 
 
 rule splits:
     input:
-        report=lambda w: verify_report(w.dataset),
+        report=LAYOUT.verify_report("{dataset}"),
     output:
-        splits=f"{RESULTS}/splits/{{dataset}}_seed{{seed}}.json",
+        splits=LAYOUT.splits("{dataset}", "{seed}"),
     log:
-        f"{RESULTS}/logs/splits/{{dataset}}_seed{{seed}}.log",
+        LAYOUT.log("splits", split_name("{dataset}", "{seed}")),
     benchmark:
-        f"{RESULTS}/benchmarks/splits/{{dataset}}_seed{{seed}}.tsv"
+        LAYOUT.benchmark("splits", split_name("{dataset}", "{seed}"))
+    wildcard_constraints:
+        dataset=alternatives(PLAN.split_datasets),
     conda:
         "../envs/bau.yaml"
     params:
         root=data_root,
         out_dir=lambda w, output: os.path.dirname(output.splits),
     shell:
-        "bau splits {wildcards.dataset} --data-root {params.root} --seed {wildcards.seed}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        "bau splits {wildcards.dataset:q} --data-root {params.root:q} --seed {wildcards.seed:q}"
+        " --out-dir {params.out_dir:q} > {log:q} 2>&1"

@@ -7,19 +7,19 @@
 # what `bau table` reads. Rewritten only when the configuration changes.
 rule settings:
     output:
-        config=f"{RESULTS}/config.yaml",
+        config=LAYOUT.settings(),
     log:
-        f"{RESULTS}/logs/settings.log",
+        LAYOUT.log("settings"),
     benchmark:
-        f"{RESULTS}/benchmarks/settings.tsv"
+        LAYOUT.benchmark("settings")
     params:
-        config_hash=config_hash(SETTINGS),
+        config_hash=PLAN.settings_hash(),
     run:
         write_settings(output.config, log[0])
 
 
 # One rule per kind of table (protocol, ablation): the same call, each with its caption.
-for table_kind in ("protocol", "ablation"):
+for table_kind in TABLE_KINDS:
 
     rule:
         name:
@@ -31,31 +31,31 @@ for table_kind in ("protocol", "ablation"):
             code=TABLE_CODE,
         output:
             markdown=report(
-                f"{RESULTS}/tables/{{table}}.md",
+                LAYOUT.table("{table}", "md"),
                 caption=f"../report/table_{table_kind}.rst",
                 category="Tables",
                 labels={"table": "{table}", "format": "Markdown"},
             ),
             csv=report(
-                f"{RESULTS}/tables/{{table}}.csv",
+                LAYOUT.table("{table}", "csv"),
                 caption=f"../report/table_{table_kind}.rst",
                 category="Tables",
                 labels={"table": "{table}", "format": "CSV"},
             ),
-            latex=f"{RESULTS}/tables/{{table}}.tex",
+            latex=LAYOUT.table("{table}", "tex"),
         log:
-            f"{RESULTS}/logs/table/{{table}}.log",
+            LAYOUT.log("table", "{table}"),
         benchmark:
-            f"{RESULTS}/benchmarks/table/{{table}}.tsv"
+            LAYOUT.benchmark("table", "{table}")
         wildcard_constraints:
-            table=alternatives(tables_of_kind(table_kind)),
+            table=alternatives(PLAN.tables_of_kind(table_kind)),
         conda:
             "../envs/bau.yaml"
         params:
             out_dir=lambda w, output: os.path.dirname(output.markdown),
         shell:
-            "bau table {wildcards.table} --config {input.config} --reported {input.reported}"
-            " --out-dir {params.out_dir} > {log} 2>&1"
+            "bau table {wildcards.table:q} --config {input.config:q} --reported {input.reported:q}"
+            " --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule figure_loss_curves:
@@ -64,23 +64,23 @@ rule figure_loss_curves:
         code=FIGURE_CODE,
     output:
         png=report(
-            f"{FIGURE_DIR}/loss_curves/{{protocol}}/{{run}}.png",
+            LAYOUT.figure("loss_curves", "{protocol}", "{run}"),
             caption="../report/loss_curves.rst",
             category="Figures",
             subcategory="Training losses",
             labels={"protocol": "{protocol}", "run": "{run}"},
         ),
-        pdf=f"{FIGURE_DIR}/loss_curves/{{protocol}}/{{run}}.pdf",
+        pdf=LAYOUT.figure("loss_curves", "{protocol}", "{run}", fmt="pdf"),
     log:
-        f"{RESULTS}/logs/figure/loss_curves/{{protocol}}/{{run}}.log",
+        LAYOUT.log("figure", "loss_curves", "{protocol}", "{run}"),
     benchmark:
-        f"{RESULTS}/benchmarks/figure/loss_curves/{{protocol}}/{{run}}.tsv"
+        LAYOUT.benchmark("figure", "loss_curves", "{protocol}", "{run}")
     conda:
         "../envs/bau.yaml"
     params:
         losses=run_losses,
     shell:
-        "bau figure loss_curves --inputs {params.losses} --out {output.png} > {log} 2>&1"
+        "bau figure loss_curves --inputs {params.losses:q} --out {output.png:q} > {log:q} 2>&1"
 
 
 rule figure_cmc:
@@ -89,21 +89,21 @@ rule figure_cmc:
         code=FIGURE_CODE,
     output:
         png=report(
-            f"{FIGURE_DIR}/cmc/{{table}}.png",
+            LAYOUT.figure("cmc", "{table}"),
             caption="../report/cmc.rst",
             category="Figures",
             subcategory="CMC curves",
             labels={"table": "{table}"},
         ),
-        pdf=f"{FIGURE_DIR}/cmc/{{table}}.pdf",
+        pdf=LAYOUT.figure("cmc", "{table}", fmt="pdf"),
     log:
-        f"{RESULTS}/logs/figure/cmc/{{table}}.log",
+        LAYOUT.log("figure", "cmc", "{table}"),
     benchmark:
-        f"{RESULTS}/benchmarks/figure/cmc/{{table}}.tsv"
+        LAYOUT.benchmark("figure", "cmc", "{table}")
     conda:
         "../envs/bau.yaml"
     shell:
-        "bau figure cmc --inputs {input.metrics} --out {output.png} > {log} 2>&1"
+        "bau figure cmc --inputs {input.metrics:q} --out {output.png:q} > {log:q} 2>&1"
 
 
 rule figure_align_uniform:
@@ -112,24 +112,24 @@ rule figure_align_uniform:
         code=FIGURE_CODE,
     output:
         png=report(
-            f"{FIGURE_DIR}/align_uniform/{{table}}.png",
+            LAYOUT.figure("align_uniform", "{table}"),
             caption="../report/align_uniform.rst",
             category="Figures",
             subcategory="Alignment and uniformity",
             labels={"table": "{table}"},
         ),
-        pdf=f"{FIGURE_DIR}/align_uniform/{{table}}.pdf",
+        pdf=LAYOUT.figure("align_uniform", "{table}", fmt="pdf"),
     log:
-        f"{RESULTS}/logs/figure/align_uniform/{{table}}.log",
+        LAYOUT.log("figure", "align_uniform", "{table}"),
     benchmark:
-        f"{RESULTS}/benchmarks/figure/align_uniform/{{table}}.tsv"
+        LAYOUT.benchmark("figure", "align_uniform", "{table}")
     conda:
         "../envs/bau.yaml"
     params:
         title=align_uniform_title,
     shell:
-        "bau figure align_uniform --inputs {input.features} --title {params.title:q}"
-        " --out {output.png} > {log} 2>&1"
+        "bau figure align_uniform --inputs {input.features:q} --title {params.title:q}"
+        " --out {output.png:q} > {log:q} 2>&1"
 
 
 rule figure_retrieval:
@@ -138,50 +138,50 @@ rule figure_retrieval:
         code=FIGURE_CODE,
     output:
         png=report(
-            f"{FIGURE_DIR}/retrieval/{{table}}/{{target}}.png",
+            LAYOUT.figure("retrieval", "{table}", "{target}"),
             caption="../report/retrieval.rst",
             category="Figures",
             subcategory="Ranked retrieval lists",
             labels={"table": "{table}", "target": "{target}"},
         ),
-        pdf=f"{FIGURE_DIR}/retrieval/{{table}}/{{target}}.pdf",
+        pdf=LAYOUT.figure("retrieval", "{table}", "{target}", fmt="pdf"),
     log:
-        f"{RESULTS}/logs/figure/retrieval/{{table}}/{{target}}.log",
+        LAYOUT.log("figure", "retrieval", "{table}", "{target}"),
     benchmark:
-        f"{RESULTS}/benchmarks/figure/retrieval/{{table}}/{{target}}.tsv"
+        LAYOUT.benchmark("figure", "retrieval", "{table}", "{target}")
     conda:
         "../envs/bau.yaml"
     params:
         root=data_root,
     shell:
-        "bau figure retrieval --inputs {input.features} --data-root {params.root}"
-        " --out {output.png} > {log} 2>&1"
+        "bau figure retrieval --inputs {input.features:q} --data-root {params.root:q}"
+        " --out {output.png:q} > {log:q} 2>&1"
 
 
 # Features of one source domain's training images from a trained model, for the t-SNE map.
 rule source_features:
     input:
-        final=f"{RESULTS}/runs/{{protocol}}/{{run}}/{{method}}/final.json",
-        data=lambda w: data_inputs([w.source]),
+        final=LAYOUT.final(RUN),
+        data=source_data,
     output:
-        features=f"{RESULTS}/runs/{{protocol}}/{{run}}/{{method}}/features/{{source}}.npz",
+        features=LAYOUT.source_features(RUN, "{source}"),
     log:
-        f"{RESULTS}/logs/source_features/{{protocol}}/{{run}}/{{method}}/{{source}}.log",
+        LAYOUT.log("source_features", *RUN, "{source}"),
     benchmark:
-        f"{RESULTS}/benchmarks/source_features/{{protocol}}/{{run}}/{{method}}/{{source}}.tsv"
+        LAYOUT.benchmark("source_features", *RUN, "{source}")
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]
     resources:
-        gpu=EVAL_GPUS,
+        gpu=PLAN.eval_gpus,
         mem_mb=RESOURCES["mem_mb_per_run"],
     params:
         image_dir=source_image_dir,
         checkpoint_file=selected_checkpoint,
-        device=EVAL_DEVICE,
+        device=PLAN.eval_device,
     shell:
-        "bau extract {params.image_dir} --checkpoint {params.checkpoint_file} --out {output.features}"
-        " --device {params.device} > {log} 2>&1"
+        "bau extract {params.image_dir:q} --checkpoint {params.checkpoint_file:q} --out {output.features:q}"
+        " --device {params.device:q} > {log:q} 2>&1"
 
 
 rule figure_tsne:
@@ -190,17 +190,17 @@ rule figure_tsne:
         code=FIGURE_CODE,
     output:
         png=report(
-            f"{FIGURE_DIR}/tsne/{{protocol}}/{{run}}/{{method}}.png",
+            LAYOUT.figure("tsne", *RUN),
             caption="../report/tsne.rst",
             category="Figures",
             subcategory="t-SNE of the domains",
             labels={"protocol": "{protocol}", "run": "{run}", "method": "{method}"},
         ),
-        pdf=f"{FIGURE_DIR}/tsne/{{protocol}}/{{run}}/{{method}}.pdf",
+        pdf=LAYOUT.figure("tsne", *RUN, fmt="pdf"),
     log:
-        f"{RESULTS}/logs/figure/tsne/{{protocol}}/{{run}}/{{method}}.log",
+        LAYOUT.log("figure", "tsne", *RUN),
     benchmark:
-        f"{RESULTS}/benchmarks/figure/tsne/{{protocol}}/{{run}}/{{method}}.tsv"
+        LAYOUT.benchmark("figure", "tsne", *RUN)
     conda:
         "../envs/bau.yaml"
     params:
@@ -208,5 +208,5 @@ rule figure_tsne:
         targets=tsne_targets,
         title=tsne_title,
     shell:
-        "bau figure tsne --inputs {input.features} --labels {params.labels:q}"
-        " --targets {params.targets:q} --title {params.title:q} --out {output.png} > {log} 2>&1"
+        "bau figure tsne --inputs {input.features:q} --labels {params.labels:q}"
+        " --targets {params.targets:q} --title {params.title:q} --out {output.png:q} > {log:q} 2>&1"

@@ -3,17 +3,20 @@
 
 # The resolved configuration of one run, in its run folder. Its hash is a param, so editing
 # what a run's configuration is made of (one protocol's iterations, a method's switches, the
-# shared training settings) rewrites exactly the configurations that changed, and only
-# those runs retrain; the data reports are inputs, so changed data retrains too.
+# shared training settings) rewrites exactly the configurations that changed, and only those
+# runs retrain; the data reports are inputs, so changed data retrains too. A new
+# configuration starts the run folder over (bau.config.write_run_config, also
+# `bau config FILE --resolve P/R/M --out FILE`). A Python step: with the profile's
+# force-use-threads it runs inside Snakemake instead of a new Snakemake process per job.
 rule run_config:
     input:
         data=run_data,
     output:
-        config=f"{RESULTS}/runs/{{protocol}}/{{run}}/{{method}}/config.yaml",
+        config=LAYOUT.run_config(RUN),
     log:
-        f"{RESULTS}/logs/run_config/{{protocol}}/{{run}}/{{method}}.log",
+        LAYOUT.log("run_config", *RUN),
     benchmark:
-        f"{RESULTS}/benchmarks/run_config/{{protocol}}/{{run}}/{{method}}.tsv"
+        LAYOUT.benchmark("run_config", *RUN)
     params:
         config_hash=run_hash,
     run:
@@ -26,11 +29,11 @@ rule train:
     input:
         config=rules.run_config.output.config,
     output:
-        final=f"{RESULTS}/runs/{{protocol}}/{{run}}/{{method}}/final.json",
+        final=LAYOUT.final(RUN),
     log:
-        f"{RESULTS}/logs/train/{{protocol}}/{{run}}/{{method}}.log",
+        LAYOUT.log("train", *RUN),
     benchmark:
-        f"{RESULTS}/benchmarks/train/{{protocol}}/{{run}}/{{method}}.tsv"
+        LAYOUT.benchmark("train", *RUN)
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]
@@ -39,10 +42,10 @@ rule train:
         mem_mb=RESOURCES["mem_mb_per_run"],
         runtime=RESOURCES["runtime_min_per_run"],
     params:
-        run_dir=lambda w: run_dir(w.protocol, w.run, w.method),
+        run_dir=lambda w, output: os.path.dirname(output.final),
         config_hash=run_hash,
     shell:
-        "bau train --config {input.config} --out {params.run_dir} > {log} 2>&1"
+        "bau train --config {input.config:q} --out {params.run_dir:q} > {log:q} 2>&1"
 
 
 # One target of one protocol and method, from the run that has it as a target; the
@@ -51,31 +54,31 @@ rule train:
 rule evaluate:
     input:
         final=evaluated_run,
-        data=lambda w: data_inputs([w.target]),
+        data=target_data,
     output:
-        metrics=f"{RESULTS}/{{protocol}}/{{target}}/{{method}}/metrics.json",
-        features=f"{RESULTS}/{{protocol}}/{{target}}/{{method}}/features.npz",
+        metrics=LAYOUT.metrics(EVAL),
+        features=LAYOUT.features(EVAL),
     log:
-        f"{RESULTS}/logs/evaluate/{{protocol}}/{{target}}/{{method}}.log",
+        LAYOUT.log("evaluate", *EVAL),
     benchmark:
-        f"{RESULTS}/benchmarks/evaluate/{{protocol}}/{{target}}/{{method}}.tsv"
+        LAYOUT.benchmark("evaluate", *EVAL)
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]
     resources:
-        gpu=EVAL_GPUS,
+        gpu=PLAN.eval_gpus,
         mem_mb=RESOURCES["mem_mb_per_run"],
     params:
-        run_dir=lambda w, input: str(Path(input.final).parent),
+        run_dir=evaluated_run_dir,
         selection=SETTINGS["selection"],
         root=data_root,
-        splits_dir=f"{RESULTS}/splits",
+        splits_dir=LAYOUT.splits_dir(),
         split_seed=SETTINGS["split_seed"],
-        device=EVAL_DEVICE,
+        device=PLAN.eval_device,
         options=eval_options,
     shell:
-        "bau evaluate --run {params.run_dir} --selection {params.selection}"
-        " --dataset {wildcards.target} --data-root {params.root}"
-        " --splits-dir {params.splits_dir} --split-seed {params.split_seed}"
-        " --out {output.metrics} --save-features {output.features}"
-        " --device {params.device} {params.options} > {log} 2>&1"
+        "bau evaluate --run {params.run_dir:q} --selection {params.selection:q}"
+        " --dataset {wildcards.target:q} --data-root {params.root:q}"
+        " --splits-dir {params.splits_dir:q} --split-seed {params.split_seed:q}"
+        " --out {output.metrics:q} --save-features {output.features:q}"
+        " --device {params.device:q} {params.options:q} > {log:q} 2>&1"

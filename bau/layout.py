@@ -1,0 +1,283 @@
+"""Where every result file lives: the one home of the path patterns and file names that the
+workflow, ``bau train``, ``bau evaluate``, tables and figures share.
+
+::
+
+    RESULTS/config.yaml                              the effective workflow configuration
+    RESULTS/verify/<dataset>.json                    `bau verify` report of one dataset name
+    RESULTS/splits/<dataset>_seed<seed>.json         pinned splits of grid, ilids, prid, viper
+    RESULTS/runs/<protocol>/<run>/<method>/          one training run (RunDir):
+        config.yaml log.txt losses.jsonl evals.jsonl final.json
+        checkpoints/last.pth checkpoints/epoch_XXX.pth
+        features/<source>.npz                        a source domain's features (t-SNE)
+    RESULTS/<protocol>/<target>/<method>/metrics.json, features.npz    `bau evaluate`
+    RESULTS/tables/<table>.{md,csv,tex}
+    RESULTS/figures/<kind>/.../<name>.{png,pdf}
+    RESULTS/logs/<step>/....log, RESULTS/benchmarks/<step>/....tsv
+    DATA_ROOT/bau_synthetic.json                     marker of a generated synthetic benchmark
+
+A training run is named by a :class:`RunKey` and an evaluation by an :class:`EvalKey`: their
+fields are the folders of the run's and the evaluation's paths, in order, and the workflow's
+wildcard names. Adding a path dimension (a seed, a sweep value) is one new field of a key;
+Snakemake patterns are the same methods called with ``pattern(RunKey)`` (fields
+``{protocol}``, ``{run}``, ...), so they follow.
+
+Torch-free and free of the rest of ``bau`` (beyond its errors): every layer may import it.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+from bau.errors import BauError, TrainingError
+
+# ------------------------------------------------------------------------ file names
+
+#: The run folder of `bau train` (see RunDir).
+RUN_CONFIG = "config.yaml"
+RUN_LOG = "log.txt"
+LOSSES = "losses.jsonl"
+EVALS = "evals.jsonl"
+FINAL = "final.json"
+CHECKPOINTS = "checkpoints"
+LAST_CHECKPOINT = "last.pth"
+SOURCE_FEATURES = "features"
+#: `bau evaluate` outputs, in the evaluation folder.
+METRICS = "metrics.json"
+FEATURES = "features.npz"
+#: The effective workflow configuration at the top of the results folder.
+SETTINGS = "config.yaml"
+#: Written last by `bau synth` at the data root; read by `bau verify` and the PRID parser.
+SYNTHETIC_MARKER = "bau_synthetic.json"
+#: Default results folder (the schema's `results` default).
+DEFAULT_RESULTS = "results"
+
+TABLE_FORMATS = ("md", "csv", "tex")
+FIGURE_FORMATS = ("png", "pdf")
+
+# Folders directly under the results folder that are not protocols (a protocol of one of
+# these names would mix its evaluations into them).
+VERIFY_DIR = "verify"
+SPLITS_DIR = "splits"
+RUNS_DIR = "runs"
+TABLES_DIR = "tables"
+FIGURES_DIR = "figures"
+LOGS_DIR = "logs"
+BENCHMARKS_DIR = "benchmarks"
+RESERVED = frozenset({VERIFY_DIR, SPLITS_DIR, RUNS_DIR, TABLES_DIR, FIGURES_DIR, LOGS_DIR, BENCHMARKS_DIR, "config"})
+
+
+def epoch_checkpoint_name(epoch: int) -> str:
+    """``epoch_007.pth``: the checkpoint of 1-based epoch ``epoch``."""
+    return f"epoch_{epoch:03d}.pth"
+
+
+# ------------------------------------------------------------------------------ keys
+
+
+class RunKey(NamedTuple):
+    """One training run: its folder is ``runs/<protocol>/<run>/<method>``."""
+
+    protocol: str
+    run: str
+    method: str
+
+
+class EvalKey(NamedTuple):
+    """One evaluation (a target of a protocol, one method): ``<protocol>/<target>/<method>``."""
+
+    protocol: str
+    target: str
+    method: str
+
+
+K = TypeVar("K", RunKey, EvalKey)
+
+
+def pattern(key_type: type[K]) -> K:
+    """A key whose fields are Snakemake wildcards (``{protocol}``, ...)."""
+    return key_type(*(f"{{{name}}}" for name in key_type._fields))
+
+
+def key_of(key_type: type[K], wildcards: Any) -> K:
+    """The key of a job from its wildcards (any object with the fields as attributes)."""
+    return key_type(*(getattr(wildcards, name) for name in key_type._fields))
+
+
+def alternatives(names: Iterable[str]) -> str:
+    """A wildcard constraint (regular expression) matching exactly one of ``names``."""
+    names = sorted(set(names), key=len, reverse=True)
+    return "|".join(re.escape(n) for n in names) if names else "(?!)"
+
+
+# ------------------------------------------------------------------ free functions
+
+
+def split_name(dataset: str, seed: int | str) -> str:
+    """``grid_seed1``: the splits of ``dataset`` made with ``seed`` (file, log and benchmark)."""
+    return f"{dataset}_seed{seed}"
+
+
+def split_file(splits_dir: str | Path, dataset: str, seed: int | str) -> Path:
+    """The pinned split file of ``dataset`` with ``seed`` under ``splits_dir``."""
+    return Path(splits_dir) / f"{split_name(dataset, seed)}.json"
+
+
+def synthetic_marker(data_root: str | Path) -> str:
+    """The marker `bau synth` writes last at ``data_root``."""
+    return posixpath.join(str(data_root), SYNTHETIC_MARKER)
+
+
+def metrics_beside(features: str | Path) -> Path:
+    """The metrics file `bau evaluate` writes beside a features file it writes."""
+    return Path(features).with_name(METRICS)
+
+
+# ------------------------------------------------------------------------ run folder
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Where each output of one training run lives (``bau train --out ROOT``)."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / RUN_CONFIG
+
+    @property
+    def log(self) -> Path:
+        return self.root / RUN_LOG
+
+    @property
+    def losses(self) -> Path:
+        return self.root / LOSSES
+
+    @property
+    def evals(self) -> Path:
+        return self.root / EVALS
+
+    @property
+    def final(self) -> Path:
+        return self.root / FINAL
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / CHECKPOINTS
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints / LAST_CHECKPOINT
+
+    def epoch_checkpoint(self, epoch: int) -> Path:
+        return self.checkpoints / epoch_checkpoint_name(epoch)
+
+    def training_outputs(self) -> list[Path]:
+        """What training writes besides config.yaml: stale once the configuration changes."""
+        return [self.checkpoints, self.final, self.losses, self.evals, self.log]
+
+    def selected_checkpoint(self, selection: str, dataset: str) -> Path:
+        """The checkpoint that ``selection`` (``last`` or ``best_of_eval``) names for
+        ``dataset`` in final.json (written last by `bau train`)."""
+        if not self.final.is_file():
+            raise TrainingError(
+                f"{self.final} is missing: the run in {self.root} is not complete (bau train writes {FINAL} "
+                "last). Finish the run, or evaluate one of its checkpoints with --checkpoint"
+            )
+        final = json.loads(self.final.read_text())
+        targets = final.get("targets", {})
+        if dataset in targets:
+            checkpoint = self.root / targets[dataset][selection]["checkpoint"]
+        elif selection == "last":
+            checkpoint = self.epoch_checkpoint(final["epochs"])
+        else:
+            raise BauError(
+                f"{self.final}: the run was not evaluated on {dataset} during training (its targets: "
+                f"{', '.join(targets) or 'none'}), so it has no best_of_eval checkpoint for it; use --selection last"
+            )
+        if not checkpoint.is_file():
+            raise TrainingError(f"{checkpoint} (named by {self.final}, selection {selection}) does not exist")
+        return checkpoint
+
+
+# ----------------------------------------------------------------- results folder
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every path under one results folder, as text (Snakemake patterns are text too)."""
+
+    results: str = DEFAULT_RESULTS
+
+    def _path(self, *parts: str) -> str:
+        return posixpath.join(self.results, *parts)
+
+    # Configuration and data checks.
+    def settings(self) -> str:
+        return self._path(SETTINGS)
+
+    def verify_report(self, dataset: str) -> str:
+        return self._path(VERIFY_DIR, f"{dataset}.json")
+
+    def splits_dir(self) -> str:
+        return self._path(SPLITS_DIR)
+
+    def splits(self, dataset: str, seed: int | str) -> str:
+        return posixpath.join(self.splits_dir(), f"{split_name(dataset, seed)}.json")
+
+    # Training runs.
+    def run_dir(self, run: RunKey) -> str:
+        return self._path(RUNS_DIR, *run)
+
+    def run_config(self, run: RunKey) -> str:
+        return posixpath.join(self.run_dir(run), RUN_CONFIG)
+
+    def final(self, run: RunKey) -> str:
+        return posixpath.join(self.run_dir(run), FINAL)
+
+    def losses(self, run: RunKey) -> str:
+        return posixpath.join(self.run_dir(run), LOSSES)
+
+    def source_features(self, run: RunKey, source: str) -> str:
+        return posixpath.join(self.run_dir(run), SOURCE_FEATURES, f"{source}.npz")
+
+    # Evaluations.
+    def eval_dir(self, evaluation: EvalKey) -> str:
+        return self._path(*evaluation)
+
+    def metrics(self, evaluation: EvalKey) -> str:
+        return posixpath.join(self.eval_dir(evaluation), METRICS)
+
+    def features(self, evaluation: EvalKey) -> str:
+        return posixpath.join(self.eval_dir(evaluation), FEATURES)
+
+    # Tables and figures.
+    def tables_dir(self) -> str:
+        return self._path(TABLES_DIR)
+
+    def table(self, name: str, fmt: str) -> str:
+        return posixpath.join(self.tables_dir(), f"{name}.{fmt}")
+
+    def figure(self, kind: str, *parts: str, fmt: str = "png") -> str:
+        """``figures/<kind>/<parts...>.<fmt>``: the last part names the file."""
+        *folders, name = parts
+        return self._path(FIGURES_DIR, kind, *folders, f"{name}.{fmt}")
+
+    # What each job of the workflow leaves behind.
+    def log(self, step: str, *parts: str) -> str:
+        """``logs/<step>/<parts...>.log`` (``logs/<step>.log`` without parts)."""
+        return self._step_file(LOGS_DIR, "log", step, parts)
+
+    def benchmark(self, step: str, *parts: str) -> str:
+        return self._step_file(BENCHMARKS_DIR, "tsv", step, parts)
+
+    def _step_file(self, folder: str, suffix: str, step: str, parts: tuple[str, ...]) -> str:
+        *folders, name = (step, *parts)
+        return self._path(folder, *folders, f"{name}.{suffix}")

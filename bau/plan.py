@@ -1,0 +1,341 @@
+"""What the workflow asks for: the validated settings, its runs, evaluations, tables and
+figures, the datasets they read, and the options of each job.
+
+The Snakefile builds one :class:`Plan` from its configuration and keeps only rules, input
+functions and path patterns; every path comes from :mod:`bau.layout`. Torch-free, so that
+parsing the workflow stays fast.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bau.config import config_hash, fill_defaults, load_schema, resolve_run, validate
+from bau.datasets import get_parser
+from bau.errors import ConfigError
+from bau.io import write_text, write_yaml
+from bau.layout import (
+    FIGURE_FORMATS,
+    RESERVED,
+    TABLE_FORMATS,
+    EvalKey,
+    Layout,
+    RunDir,
+    RunKey,
+)
+from bau.report.labels import dataset_label, method_label, protocol_label
+
+#: Figure kinds, in the order of the configuration's `figures` list.
+FIGURE_KINDS = ("loss_curves", "cmc", "align_uniform", "tsne", "retrieval")
+TABLE_KINDS = ("protocol", "ablation")
+
+# The bau.report modules that draw tables and figures: declared as inputs of those rules, so
+# that editing them reruns only what they draw (Snakemake sees a rule's command change, not
+# the package's code).
+TABLE_MODULES = ("tables", "table_formats", "labels", "reported")
+FIGURE_MODULES = (
+    "figures",
+    "curves",
+    "embedding_metrics",
+    "embedding_plots",
+    "retrieval",
+    "inputs",
+    "labels",
+    "plotting",
+)
+
+# `bau evaluate` flags switched on by a run's `eval` settings.
+EVAL_FLAGS = {"flip": "--flip", "rerank": "--rerank", "viper_both_directions": "--viper-both-directions"}
+
+
+def module_files(modules: Sequence[str]) -> list[str]:
+    """The source files of ``bau.report`` modules, found without importing them."""
+    return [importlib.util.find_spec(f"bau.report.{m}").origin for m in modules]
+
+
+class Plan:
+    """Everything a workflow configuration asks for, checked before any job runs."""
+
+    def __init__(self, config: Mapping[str, Any], source: str = "the configuration") -> None:
+        # Defaults are filled here, not by snakemake's validate(), which would write the run
+        # defaults into every partial `methods.*` override, where they would win over `run`.
+        validate(config, "workflow", source=source)
+        self.source = source
+        self.settings: dict = fill_defaults(dict(config), load_schema())
+        self.layout = Layout(self.settings["results"])
+        self.protocols: dict = self.settings["protocols"]
+        self.tables: dict = self.settings.get("tables", {})
+        self.resources: dict = self.settings["resources"]
+        self._resolved: dict[RunKey, dict] = {}
+        self.check()
+
+    # ------------------------------------------------------------------ configuration
+
+    def methods_of(self, protocol: str) -> list[str]:
+        return self.protocols[protocol]["methods"]
+
+    def check(self) -> None:
+        """Errors the schema cannot express: names that collide with result folders or each
+        other, and references to protocols or methods that are not configured."""
+        problems = [
+            f"protocol '{name}' has the name of a results folder; rename it"
+            for name in sorted(set(self.protocols) & RESERVED)
+        ]
+        for protocol, spec in self.protocols.items():
+            for method in self.methods_of(protocol):
+                if method not in self.settings["methods"]:
+                    problems.append(f"protocols.{protocol}.methods: '{method}' is not under 'methods'")
+            seen: dict[str, str] = {}
+            for run, run_spec in spec["runs"].items():
+                for target in run_spec["targets"]:
+                    if target in seen:
+                        problems.append(
+                            f"protocols.{protocol}: target '{target}' is evaluated by runs '{seen[target]}' and '{run}'; "
+                            "each target needs one run"
+                        )
+                    seen[target] = run
+        for name, table in self.tables.items():
+            if table["protocol"] not in self.protocols:
+                problems.append(f"tables.{name}.protocol: '{table['protocol']}' is not under 'protocols'")
+                continue
+            for method in table["methods"]:
+                if method not in self.methods_of(table["protocol"]):
+                    problems.append(
+                        f"tables.{name}: method '{method}' is not trained in protocols.{table['protocol']}.methods"
+                    )
+        if problems:
+            raise ConfigError(f"{self.source} is invalid:\n  - " + "\n  - ".join(problems))
+
+    def write_settings(self, path: str, log: str) -> None:
+        """The effective workflow configuration (files and --config merged, defaults filled)."""
+        write_yaml(path, self.settings)
+        write_text(log, f"wrote {path} (config hash {config_hash(self.settings)})\n")
+
+    # ------------------------------------------------------------------------- runs
+
+    @property
+    def runs(self) -> list[RunKey]:
+        return [RunKey(p, r, m) for p, spec in self.protocols.items() for r in spec["runs"] for m in self.methods_of(p)]
+
+    @property
+    def evaluations(self) -> list[EvalKey]:
+        """Every evaluation; a target is evaluated from its one run."""
+        return [
+            EvalKey(protocol, target, method)
+            for protocol, spec in self.protocols.items()
+            for run_spec in spec["runs"].values()
+            for target in run_spec["targets"]
+            for method in self.methods_of(protocol)
+        ]
+
+    def run_spec(self, protocol: str, run: str) -> dict:
+        return self.protocols[protocol]["runs"][run]
+
+    def run_of(self, evaluation: EvalKey) -> RunKey:
+        """The run of the evaluation's protocol whose targets include its target."""
+        for run, spec in self.protocols[evaluation.protocol]["runs"].items():
+            if evaluation.target in spec["targets"]:
+                return RunKey(evaluation.protocol, run, evaluation.method)
+        raise ConfigError(f"protocols.{evaluation.protocol} has no run with target '{evaluation.target}'")
+
+    def resolved_run(self, run: RunKey) -> dict:
+        """The full configuration of one run (bau.config.resolve_run), resolved once; callers
+        only read it."""
+        if run not in self._resolved:
+            self._resolved[run] = resolve_run(self.settings, *run)
+        return self._resolved[run]
+
+    def run_hash(self, run: RunKey) -> str:
+        return config_hash(self.resolved_run(run))
+
+    def settings_hash(self) -> str:
+        return config_hash(self.settings)
+
+    def protocol_metrics(self, protocol: str) -> list[str]:
+        return [self.layout.metrics(e) for e in self.evaluations if e.protocol == protocol]
+
+    def run_finals(self, protocol: str, run: str) -> list[str]:
+        return [self.layout.final(RunKey(protocol, run, m)) for m in self.methods_of(protocol)]
+
+    def run_losses(self, protocol: str, run: str) -> list[str]:
+        return [self.layout.losses(RunKey(protocol, run, m)) for m in self.methods_of(protocol)]
+
+    # --------------------------------------------------------------------- datasets
+
+    def _read_datasets(self, *roles: str) -> list[str]:
+        return sorted(
+            {
+                d
+                for spec in self.protocols.values()
+                for run_spec in spec["runs"].values()
+                for role in roles
+                for d in run_spec[role]
+            }
+        )
+
+    @property
+    def datasets(self) -> list[str]:
+        """Every dataset name the runs read: each is verified as what it is (a *dg variant by
+        its own checks)."""
+        return self._read_datasets("sources", "targets")
+
+    @property
+    def sources(self) -> list[str]:
+        return self._read_datasets("sources")
+
+    @property
+    def split_datasets(self) -> list[str]:
+        """The small target datasets (GRID, iLIDS, PRID, VIPeR): their splits are pinned before
+        anything uses them."""
+        return [d for d in self._read_datasets("targets") if get_parser(d).has_splits]
+
+    def data_inputs(self, datasets: Sequence[str]) -> list[str]:
+        """The verify reports (the gate) and split files that training or evaluating needs."""
+        reports = [self.layout.verify_report(d) for d in sorted(set(datasets))]
+        seed = self.settings["split_seed"]
+        splits = [self.layout.splits(d, seed) for d in sorted(set(datasets)) if get_parser(d).has_splits]
+        return reports + splits
+
+    def run_data(self, run: RunKey) -> list[str]:
+        spec = self.run_spec(run.protocol, run.run)
+        return self.data_inputs(spec["sources"] + spec["targets"])
+
+    def source_image_dir(self, source: str) -> str:
+        """A source's training images: the first image folder of its layout (for CUHK02, the
+        first view of camera pair P1), a sample of the domain for the t-SNE map."""
+        return str(Path(self.settings["data"]["root"]) / get_parser(source).layout.image_dirs[0])
+
+    # ------------------------------------------------------------------- evaluation
+
+    def eval_options(self, evaluation: EvalKey) -> list[str]:
+        """`bau evaluate` options from the evaluated run's `eval` settings (an argument list)."""
+        resolved = self.resolved_run(self.run_of(evaluation))
+        settings = resolved["eval"]
+        options = ["--batch-size", str(settings["batch_size"]), "--max-rank", str(settings["max_rank"])]
+        options += ["--workers", str(resolved["data"]["workers"])]
+        return options + [flag for key, flag in EVAL_FLAGS.items() if settings[key]]
+
+    @property
+    def eval_device(self) -> str:
+        """Evaluation and feature extraction run where training does: on CPU for a CPU
+        configuration (also on a machine with GPUs), else on a GPU."""
+        return "auto" if self.resources["gpus_per_run"] > 0 else "cpu"
+
+    @property
+    def eval_gpus(self) -> int:
+        """GPUs an evaluation or extraction job counts in the `gpu` resource."""
+        return min(1, self.resources["gpus_per_run"])
+
+    def gpu_limit(self, available: int) -> tuple[int, str | None]:
+        """The `gpu` resource limit of a local run on a machine with ``available`` GPUs, and a
+        warning when training jobs need more than it has.
+
+        Without `--resources gpu=N` Snakemake's resource is unlimited; capping it at the
+        machine's GPUs (0 without CUDA) means a bare run never starts more GPU jobs than there
+        are GPUs (each training job also leases its device ids, bau.distributed.lease).
+        """
+        need = self.resources["gpus_per_run"]
+        warning = None
+        if available < need:
+            warning = (
+                f"resources.gpus_per_run is {need} but this machine has {available} GPU(s): training jobs would fail "
+                "to lease them. Run where the GPUs are, or set resources.gpus_per_run: 0 to train on CPU."
+            )
+        return available, warning
+
+    # ----------------------------------------------------------------------- tables
+
+    def tables_of_kind(self, kind: str) -> list[str]:
+        return [name for name, table in self.tables.items() if table["kind"] == kind]
+
+    def table_evaluations(self, table: str) -> list[EvalKey]:
+        """Every evaluation a table shows, in :attr:`evaluations` order."""
+        spec = self.tables[table]
+        return [e for e in self.evaluations if e.protocol == spec["protocol"] and e.method in spec["methods"]]
+
+    def table_targets(self, table: str) -> list[str]:
+        """The targets of a table's protocol, in configuration order."""
+        protocol = self.tables[table]["protocol"]
+        return [t for spec in self.protocols[protocol]["runs"].values() for t in spec["targets"]]
+
+    def table_metrics(self, table: str) -> list[str]:
+        return [self.layout.metrics(e) for e in self.table_evaluations(table)]
+
+    def table_features(self, table: str) -> list[str]:
+        return [self.layout.features(e) for e in self.table_evaluations(table)]
+
+    def target_features(self, table: str, target: str) -> list[str]:
+        protocol = self.tables[table]["protocol"]
+        return [self.layout.features(EvalKey(protocol, target, m)) for m in self.tables[table]["methods"]]
+
+    @property
+    def table_outputs(self) -> list[str]:
+        return [self.layout.table(name, fmt) for name in self.tables for fmt in TABLE_FORMATS]
+
+    # ---------------------------------------------------------------------- figures
+
+    @property
+    def figure_files(self) -> dict[str, list[str]]:
+        """Figure kind -> its PNG files (each with its PDF beside it)."""
+        figure = self.layout.figure
+        protocol_tables = self.tables_of_kind("protocol")  # what t-SNE and ranked lists show
+        # The t-SNE maps: per protocol table, the first run of its protocol, one per method.
+        tsne_runs = dict.fromkeys(
+            RunKey(self.tables[t]["protocol"], next(iter(self.protocols[self.tables[t]["protocol"]]["runs"])), m)
+            for t in protocol_tables
+            for m in self.tables[t]["methods"]
+        )
+        return {
+            # One figure per training run (protocol / run), its methods overlaid.
+            "loss_curves": [figure("loss_curves", p, r) for p in self.protocols for r in self.protocols[p]["runs"]],
+            # One figure per table: a panel per target, the table's methods overlaid.
+            "cmc": [figure("cmc", t) for t in self.tables],
+            "align_uniform": [figure("align_uniform", t) for t in self.tables],
+            # Per protocol table and target: a few queries and their ranked lists, a row per method.
+            "retrieval": [figure("retrieval", t, target) for t in protocol_tables for target in self.table_targets(t)],
+            "tsne": [figure("tsne", *run) for run in tsne_runs],
+        }
+
+    @property
+    def figure_outputs(self) -> list[str]:
+        files = self.figure_files
+        return [
+            path.removesuffix(f".{FIGURE_FORMATS[0]}") + f".{fmt}"
+            for kind in self.settings["figures"]
+            for path in files[kind]
+            for fmt in FIGURE_FORMATS
+        ]
+
+    def tsne_features(self, run: RunKey) -> list[str]:
+        """Features of each source domain (extracted) and of each target (evaluated)."""
+        spec = self.run_spec(run.protocol, run.run)
+        sources = [self.layout.source_features(run, s) for s in spec["sources"]]
+        return sources + [self.layout.features(EvalKey(run.protocol, t, run.method)) for t in spec["targets"]]
+
+    def tsne_labels(self, run: RunKey) -> list[str]:
+        spec = self.run_spec(run.protocol, run.run)
+        return [dataset_label(d) for d in spec["sources"] + spec["targets"]]
+
+    def tsne_targets(self, run: RunKey) -> list[str]:
+        return [dataset_label(d) for d in self.run_spec(run.protocol, run.run)["targets"]]
+
+    def tsne_title(self, run: RunKey) -> str:
+        return f"t-SNE of source and target features\n{protocol_label(run.protocol)}, run {run.run}, {method_label(run.method)}"
+
+    def align_uniform_title(self, table: str) -> str:
+        protocol = protocol_label(self.tables[table]["protocol"])
+        return f"Alignment and uniformity of the target features\n{protocol}, table {table}"
+
+    def selected_checkpoint(self, run: RunKey) -> str:
+        """The checkpoint the config's `selection` names for the run's first target, from its
+        final.json. While the run is not finished this raises FileNotFoundError, which a
+        Snakemake dry run takes as "known when the job runs"."""
+        final = self.layout.final(run)
+        if not Path(final).is_file():
+            raise FileNotFoundError(errno.ENOENT, "the run is not finished", final)
+        target = self.run_spec(run.protocol, run.run)["targets"][0]
+        return str(RunDir(Path(self.layout.run_dir(run))).selected_checkpoint(self.settings["selection"], target))

@@ -1,0 +1,114 @@
+"""bau.plan: what the workflow asks for, from a configuration, without Snakemake."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bau.errors import ConfigError
+from bau.layout import EvalKey, RunKey
+from bau.plan import Plan
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _config(name: str = "config.yaml") -> dict:
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return Plan(_config(), source="config/config.yaml")
+
+
+def test_default_configuration(plan):
+    # protocol1: 1 run x bau, 4 targets; protocol2: 3 runs x 2 methods; protocol3: 3 x bau;
+    # ablation: 1 run x 9 methods.
+    assert len(plan.runs) == 1 + 6 + 3 + 9
+    assert len(plan.evaluations) == 4 + 6 + 3 + 9
+    assert plan.run_of(EvalKey("protocol1", "viper", "bau")) == RunKey("protocol1", "all", "bau")
+    assert plan.split_datasets == ["grid", "ilids", "prid", "viper"]
+    # Every dataset name read, the *dg variants as themselves.
+    assert {"market1501dg", "cuhk03dg", "cuhk02dg", "msmt17dg", "market1501"} <= set(plan.datasets)
+    assert len(plan.datasets) == 12
+    assert len(plan.table_outputs) == 6 * 3
+    figures = {kind: len(files) for kind, files in plan.figure_files.items()}
+    assert figures == {"loss_curves": 8, "cmc": 6, "align_uniform": 6, "retrieval": 4 + 3 + 3, "tsne": 1 + 2 + 1}
+    assert len(plan.figure_outputs) == 2 * sum(figures.values())
+
+
+def test_data_inputs_are_the_reports_and_the_split_files(plan):
+    assert plan.data_inputs(["prid", "market1501dg"]) == [
+        "results/verify/market1501dg.json",
+        "results/verify/prid.json",
+        "results/splits/prid_seed1.json",
+    ]
+
+
+def test_table_evaluations_follow_the_table(plan):
+    assert plan.table_evaluations("protocol2") == [
+        EvalKey("protocol2", t, m) for t in ("cuhk03", "msmt17", "market1501") for m in ("bau", "baseline")
+    ]
+    assert plan.table_targets("protocol1") == ["prid", "grid", "viper", "ilids"]
+    assert plan.tables_of_kind("ablation") == ["ablation_loss", "ablation_weighting", "ablation_augment"]
+
+
+def test_eval_options_come_from_the_evaluated_run():
+    config = _config()
+    config["methods"]["bau"] = {"eval": {"flip": True, "rerank": True}}
+    plan = Plan(config)
+    assert plan.eval_options(EvalKey("protocol2", "cuhk03", "bau")) == [
+        "--batch-size", "128", "--max-rank", "50", "--workers", "0", "--flip", "--rerank",
+    ]  # fmt: skip
+    assert plan.eval_options(EvalKey("protocol2", "cuhk03", "baseline"))[-1] == "0"  # no flags
+    assert (plan.eval_device, plan.eval_gpus) == ("cpu", 0)
+
+
+def test_gpu_policy():
+    plan = Plan(_config("paper.yaml"))
+    assert (plan.eval_device, plan.eval_gpus) == ("auto", 1)
+    assert plan.gpu_limit(4) == (4, None)
+    limit, warning = plan.gpu_limit(1)
+    assert limit == 1 and "gpus_per_run is 2 but this machine has 1 GPU(s)" in warning
+
+
+def test_titles(plan):
+    assert plan.tsne_title(RunKey("protocol2", "cuhk03", "bau")).endswith(", run cuhk03, BAU")
+    assert plan.align_uniform_title("ablation_loss").endswith("table ablation_loss")
+
+
+def test_checkpoint_of_an_unfinished_run_is_deferred(plan, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = RunKey("protocol1", "all", "bau")
+    with pytest.raises(FileNotFoundError) as error:
+        plan.selected_checkpoint(run)
+    assert error.value.filename == plan.layout.final(run)  # Snakemake defers this input's value
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda c: c["protocols"].update(runs=c["protocols"]["protocol3"]),
+            "protocol 'runs' has the name of a results folder",
+        ),
+        (lambda c: c["protocols"]["protocol2"].update(methods=["bau", "nope"]), "'nope' is not under 'methods'"),
+        (lambda c: c["tables"]["protocol2"].update(protocol="nope"), "tables.protocol2.protocol: 'nope' is not under"),
+    ],
+)
+def test_inconsistent_names_are_refused(edit, message):
+    config = copy.deepcopy(_config())
+    edit(config)
+    with pytest.raises(ConfigError, match="my.yaml is invalid") as error:
+        Plan(config, source="my.yaml")
+    assert message in str(error.value)
+
+
+def test_plan_and_layout_import_without_torch():
+    code = "import sys, bau.plan, bau.layout; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO).returncode == 0
