@@ -194,10 +194,7 @@ class RunDir:
         final = json.loads(self.final.read_text())
         targets = final.get("targets", {})
         if dataset in targets:
-            record = targets[dataset][selection]
-            checkpoint = (
-                self.root / record["checkpoint"] if record.get("checkpoint") else self.epoch_checkpoint(record["epoch"])
-            )
+            checkpoint = self.root / targets[dataset][selection]["checkpoint"]
         elif selection == "last":
             checkpoint = self.epoch_checkpoint(final["epochs"])
         else:

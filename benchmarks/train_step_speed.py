@@ -39,9 +39,9 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from bau.config import validate_run
-from bau.memory import MemoryBank
 from bau.models import create_model, param_groups
 from bau.models.views import forward_views
+from bau.training.memory import MemoryBank
 from bau.training.objective import compute_losses, total_loss, view_outputs
 
 

@@ -19,11 +19,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bau"
 # Import layers, lowest first: a module may import from its own layer and from lower layers.
 LAYERS: list[set[str]] = [
     {"bau.errors", "bau.io", "bau.layout"},
-    {"bau.devices", "bau.config", "bau.distributed"},
+    {"bau.devices", "bau.config", "bau.distributed", "bau.checkpoint"},
     {"bau.datasets", "bau.metrics"},
     {"bau.pipeline"},
     {"bau.models"},
-    {"bau.losses", "bau.memory"},
+    {"bau.losses"},
     {"bau.evaluation"},
     {"bau.training"},
     {"bau.report", "bau.synth"},
@@ -39,7 +39,7 @@ FORBIDDEN_EXTERNAL = {"bau.datasets": {"torch", "torchvision"}}
 # fail both on a new violation and on a listed one that is gone.
 KNOWN_CYCLES: list[set[str]] = [
 ]
-KNOWN_UPWARD: set[tuple[str, str]] = {("bau.models", "bau.training")}
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

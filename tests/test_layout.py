@@ -98,7 +98,10 @@ def _finished_run(root: Path) -> RunDir:
     final = {
         "epochs": 3,
         "targets": {
-            "prid": {"last": {"epoch": 3, "checkpoint": "checkpoints/epoch_003.pth"}, "best_of_eval": {"epoch": 2}}
+            "prid": {
+                "last": {"epoch": 3, "checkpoint": "checkpoints/epoch_003.pth"},
+                "best_of_eval": {"epoch": 2, "checkpoint": "checkpoints/epoch_002.pth"},
+            }
         },
     }
     run.final.write_text(json.dumps(final))

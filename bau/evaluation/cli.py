@@ -1,8 +1,9 @@
 """``bau evaluate``: metrics of a checkpoint on a target dataset, written to a JSON file.
 
 The checkpoint is given directly (``--checkpoint``) or picked from a finished training run
-(``--run RUN_DIR --selection last|best_of_eval``, from the run's final summary). The split seed
-and split folder default to the ones the run was trained with (its saved config).
+(``--run RUN_DIR --selection last|best_of_eval``, from the run's final summary). The split seed,
+split folder and evaluation settings default to the run's (the config saved in the
+checkpoint), so the result repeats the run's own evaluation; options override them.
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-seed", type=int, help="seed of the small datasets' splits (default: the run's, else 1)")
     parser.add_argument("--out", required=True, type=Path, help="metrics JSON to write")
     parser.add_argument("--save-features", type=Path, metavar="NPZ", help="also write split 0's features here")
-    parser.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1 20, k2 6, lambda 0.3)")
-    parser.add_argument("--flip", action="store_true", help="average the features of each image and its mirror")
-    parser.add_argument(
-        "--amp", action="store_true", help="extract under fp16 autocast (default fp32, as the reference does)"
-    )
-    parser.add_argument("--viper-both-directions", action="store_true", help="VIPeR: mean of both query/gallery directions")
-    parser.add_argument("--max-rank", type=int, default=50, help="length of the CMC curve (default 50)")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--workers", type=int, default=0, help="image decoding processes")
+    # The evaluation settings default to the checkpoint's run config (eval.*, data.workers),
+    # so that `bau evaluate` evaluates as the run's own evaluations did; --no-X turns X off.
+    on_off = argparse.BooleanOptionalAction
+    parser.add_argument("--rerank", action=on_off, help="k-reciprocal re-ranking (k1 20, k2 6, lambda 0.3)")
+    parser.add_argument("--flip", action=on_off, help="average the features of each image and its mirror")
+    parser.add_argument("--amp", action=on_off, help="extract under fp16 autocast (the reference extracts in fp32)")
+    parser.add_argument("--viper-both-directions", action=on_off, help="VIPeR: mean of both query/gallery directions")
+    parser.add_argument("--max-rank", type=int, help="length of the CMC curve (default: the run's, 50 by default)")
+    parser.add_argument("--batch-size", type=int, help="images per batch (default: the run's eval.batch_size)")
+    parser.add_argument("--workers", type=int, help="image decoding processes (default: the run's data.workers)")
     parser.add_argument("--device", default="auto", help="auto (GPU if any), cpu, cuda or cuda:N")
 
 
@@ -85,32 +87,34 @@ def main(args: argparse.Namespace) -> int:
 
 def evaluate_checkpoint(checkpoint: Path, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(metrics, checkpoint dict)`` of ``checkpoint`` on ``args.dataset``."""
+    from bau.config import fill_defaults
     from bau.devices import resolve_device
-    from bau.evaluation.evaluate import evaluate_model
+    from bau.evaluation.evaluate import EvalOptions, evaluate_model
     from bau.models import load_model
 
     device = resolve_device(args.device)
     model, saved = load_model(checkpoint, device=device, num_classes=0)
-    data_cfg: dict[str, Any] = (saved.get("config") or {}).get("data", {})
-    splits_dir = args.splits_dir if args.splits_dir is not None else data_cfg.get("splits_dir")
-    split_seed = args.split_seed if args.split_seed is not None else data_cfg.get("split_seed", 1)
+    # Schema defaults complete the config of a checkpoint written without one.
+    run_config = fill_defaults(saved.get("config") or {})
     config = saved["model_config"]
-    metrics = evaluate_model(
-        model,
-        args.dataset,
-        args.data_root,
-        split_seed=split_seed,
-        splits_dir=splits_dir,
+    given = {
+        "split_seed": args.split_seed,
+        "splits_dir": args.splits_dir,
+        "batch_size": args.batch_size,
+        "flip": args.flip,
+        "rerank": args.rerank,
+        "max_rank": args.max_rank,
+        "workers": args.workers,
+        "amp": args.amp,
+        "viper_both_directions": args.viper_both_directions,
+    }
+    options = EvalOptions.from_run_config(
+        run_config,
         height=config["height"],
         width=config["width"],
-        batch_size=args.batch_size,
-        device=device,
-        flip=args.flip,
-        rerank=args.rerank,
-        max_rank=args.max_rank,
-        workers=args.workers,
-        amp=args.amp,
-        viper_both_directions=args.viper_both_directions,
-        save_features=args.save_features,
+        **{name: value for name, value in given.items() if value is not None},
+    )
+    metrics = evaluate_model(
+        model, args.dataset, args.data_root, options, device=device, save_features=args.save_features
     )
     return metrics, saved

@@ -2,8 +2,8 @@
 
 Features are extracted once for the union of the query and gallery images of all splits
 (the small datasets' ten splits share their images), then each split is ranked by indexing.
-The result is the metrics structure of CONTRACTS.md (without the checkpoint fields, which
-``bau evaluate`` adds). VIPeR with ``viper_both_directions`` evaluates each split in both
+The result is the ``metrics.json`` structure without the checkpoint fields, which
+``bau evaluate`` adds. VIPeR with ``viper_both_directions`` evaluates each split in both
 directions (query cam_a / gallery cam_b and the reverse) and records the mean of the two.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,38 +29,69 @@ from bau.metrics import evaluate_rank
 
 log = logging.getLogger(__name__)
 
-#: Summary metrics: name -> 0-based CMC index (None: not a CMC value).
+#: Summary metrics: name -> 0-based CMC index (None: not a CMC value). The one list of the
+#: metrics recorded per evaluation: the trainer's evals.jsonl and final.json use it too.
 SUMMARY_METRICS = {"mAP": None, "mINP": None, "rank1": 0, "rank5": 4, "rank10": 9}
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """How a model is evaluated on a target: a run's ``eval`` settings and image size.
+
+    ``amp``: fp16 autocast during extraction (off by default: fp32, as the reference).
+    """
+
+    height: int = 256
+    width: int = 128
+    split_seed: int = 1
+    splits_dir: str | os.PathLike | None = None
+    batch_size: int = 256
+    flip: bool = False
+    rerank: bool = False
+    max_rank: int = 50
+    workers: int = 0
+    amp: bool = False
+    viper_both_directions: bool = False
+
+    @classmethod
+    def from_run_config(cls, cfg: Mapping[str, Any], **overrides: Any) -> EvalOptions:
+        """The options a resolved run config evaluates with; ``overrides`` replace single fields."""
+        data, ev, model = cfg["data"], cfg["eval"], cfg["model"]
+        options = cls(
+            height=model["height"],
+            width=model["width"],
+            split_seed=data["split_seed"],
+            splits_dir=data["splits_dir"],
+            batch_size=ev["batch_size"],
+            flip=ev["flip"],
+            rerank=ev["rerank"],
+            max_rank=ev["max_rank"],
+            workers=data["workers"],
+            amp=ev["amp"],
+            viper_both_directions=ev["viper_both_directions"],
+        )
+        return replace(options, **overrides)
 
 
 def evaluate_model(
     model: torch.nn.Module,
     dataset_name: str,
     data_root: str | os.PathLike,
+    options: EvalOptions | None = None,
     *,
-    split_seed: int = 1,
-    splits_dir: str | os.PathLike | None = None,
-    height: int = 256,
-    width: int = 128,
-    batch_size: int = 256,
     device: str | torch.device = "cpu",
-    flip: bool = False,
-    rerank: bool = False,
-    max_rank: int = 50,
-    workers: int = 0,
     splits: list[int] | None = None,
-    amp: bool = False,
-    viper_both_directions: bool = False,
     save_features: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
-    """Metrics of ``model`` on ``dataset_name`` (all its splits unless ``splits`` is given).
+    """Metrics of ``model`` on ``dataset_name`` (all its splits unless ``splits`` is given),
+    evaluated as ``options`` say (default: :class:`EvalOptions`' defaults).
 
-    ``amp``: fp16 autocast during extraction (off by default: fp32, as the reference).
     ``save_features``: also write the first evaluated split's features to this .npz file
     (keys feats, pids, camids, paths, is_query; query images first).
     """
-    if max_rank < 10:
-        raise ConfigError(f"eval.max_rank is {max_rank}, but rank-10 is reported: use at least 10")
+    options = EvalOptions() if options is None else options
+    if options.max_rank < 10:
+        raise ConfigError(f"eval.max_rank is {options.max_rank}, but rank-10 is reported: use at least 10")
     splits = list(range(num_splits(dataset_name))) if splits is None else list(splits)
     if not splits:
         raise ConfigError(f"{dataset_name}: no split to evaluate")
@@ -66,16 +99,24 @@ def evaluate_model(
         dataset_name,
         data_root,
         splits,
-        split_seed=split_seed,
-        splits_dir=splits_dir,
-        query_directions=directions(dataset_name, viper_both_directions),
+        split_seed=options.split_seed,
+        splits_dir=options.splits_dir,
+        query_directions=directions(dataset_name, options.viper_both_directions),
     )
     paths = list(dict.fromkeys(item.path for view in views.values() for item in (*view.query, *view.gallery)))
     row = {path: index for index, path in enumerate(paths)}
     log.info("%s: extracting features of %d images for %d split(s)", dataset_name, len(paths), len(splits))
     device = resolve_device(device)
     feats = extract_features(
-        model, paths, height=height, width=width, batch_size=batch_size, device=device, flip=flip, amp=amp, workers=workers
+        model,
+        paths,
+        height=options.height,
+        width=options.width,
+        batch_size=options.batch_size,
+        device=device,
+        flip=options.flip,
+        amp=options.amp,
+        workers=options.workers,
     )
     if save_features is not None:
         _save_features(save_features, feats, views[next(iter(views))], row)
@@ -84,8 +125,8 @@ def evaluate_model(
     records = []
     for split in splits:
         per_direction = [
-            _rank(views[split, direction], feats, row, max_rank, rerank, f"{dataset_name} split {split} ({direction})")
-            for direction in directions(dataset_name, viper_both_directions)
+            _rank(views[split, direction], feats, row, options, f"{dataset_name} split {split} ({direction})")
+            for direction in directions(dataset_name, options.viper_both_directions)
         ]
         view = views[split, directions(dataset_name)[0]]
         records.append(_split_record(split, per_direction, len(view.query), len(view.gallery)))
@@ -101,8 +142,8 @@ def evaluate_model(
         "dataset": dataset_name,
         "synthetic": (Path(data_root) / SYNTHETIC_MARKER).is_file(),
         "num_splits": len(records),
-        "rerank": rerank,
-        "flip": flip,
+        "rerank": options.rerank,
+        "flip": options.flip,
         "splits": records,
         "summary": {
             name: {"mean": float(np.mean([r[name] for r in records])), "std": float(np.std([r[name] for r in records]))}
@@ -112,9 +153,7 @@ def evaluate_model(
     }
 
 
-def _rank(
-    view: ReIDDataset, feats: torch.Tensor, row: dict[str, int], max_rank: int, rerank: bool, what: str
-) -> dict[str, Any]:
+def _rank(view: ReIDDataset, feats: torch.Tensor, row: dict[str, int], options: EvalOptions, what: str) -> dict[str, Any]:
     if not view.query or not view.gallery:
         raise DatasetError(f"{what}: {len(view.query)} query and {len(view.gallery)} gallery images; both must be non-empty")
     q_index = torch.tensor([row[item.path] for item in view.query], device=feats.device)
@@ -127,8 +166,8 @@ def _rank(
             [item.pid for item in view.gallery],
             [item.camid for item in view.query],
             [item.camid for item in view.gallery],
-            max_rank=max_rank,
-            rerank=rerank,
+            max_rank=options.max_rank,
+            rerank=options.rerank,
         )
     except DatasetError as err:
         raise DatasetError(f"{what}: {err}") from err

@@ -43,8 +43,8 @@ def load_model(
 
     ``num_classes=None`` keeps the saved classifier; ``0`` drops it (inference needs none).
     """
+    from bau.checkpoint import load_checkpoint
     from bau.errors import TrainingError
-    from bau.training.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(checkpoint_path)
     config = checkpoint.get("model_config")

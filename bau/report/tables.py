@@ -35,6 +35,7 @@ from bau.report.inputs import load_metrics
 from bau.report.labels import METRIC_LABELS, SWITCH_LABELS
 from bau.report.reported import AVERAGE_TARGET, load_reported
 from bau.report.table_formats import SOURCE_COLUMN, Table, write_table
+from bau.training.terms import effective_switches
 
 log = logging.getLogger(__name__)
 
@@ -415,9 +416,8 @@ def method_switches(config: Mapping[str, Any], methods: Sequence[str]) -> dict[s
             continue
         run = fill_defaults(deep_merge(config.get("run") or {}, config["methods"][method]))
         flags = {key: bool(run[key.split(".")[0]][key.split(".")[1]]) for key in SWITCH_LABELS}
-        # As bau.training.objective.enabled_terms: without the strong view no BAU loss runs.
-        for term in ("method.strong_id_loss", "method.alignment", "method.uniformity", "method.domain"):
-            flags[term] = flags[term] and flags["method.strong_view"]
+        # The switches as training applies them (without the strong view no BAU loss runs).
+        flags.update({f"method.{switch}": on for switch, on in effective_switches(run["method"]).items()})
         effective[method] = flags
     varying = {key for key in SWITCH_LABELS if len({flags[key] for flags in effective.values()}) > 1}
     return {method: {k: v for k, v in flags.items() if k in varying} for method, flags in effective.items()}

@@ -1,9 +1,10 @@
 """Training: the resumable BAU trainer and ``bau train``.
 
 Modules: ``trainer`` (the :class:`Trainer`: data, model, memory, epochs, evaluation,
-checkpoints), ``objective`` (the BAU loss of one batch), ``optim`` and ``schedule``
+checkpoints), ``objective`` (the BAU loss of one batch), ``terms`` (which loss terms a
+method uses), ``memory`` (the domain loss's prototype memory), ``optim`` and ``schedule``
 (Adam and WarmupMultiStepLR of the reference), ``seeding`` (per-epoch RNG seeding),
-``checkpoint`` (the checkpoint file), ``runlog`` (the run folder and its logs), ``cli``.
+``runlog`` (the run's logs), ``cli``. The checkpoint file is :mod:`bau.checkpoint`.
 """
 
 __all__ = ["Trainer", "WarmupMultiStepLR", "compute_losses"]

@@ -16,11 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from bau import losses
-from bau.memory import MemoryBank
-
-#: Loss terms in the order they are logged; L = ce + tri + lam * align + uniform + domain,
-#: ``ce`` being the identity loss (``method.id_loss``).
-LOSS_TERMS = ("ce", "tri", "align", "uniform", "domain")
+from bau.training.memory import MemoryBank
+from bau.training.terms import effective_switches, enabled_terms
 
 
 @dataclass
@@ -51,14 +48,6 @@ def view_outputs(
     return ViewOutputs(emb_w, F.normalize(f_w, dim=1), logits_w, F.normalize(f_s, dim=1), *extra)
 
 
-def enabled_terms(method: Mapping[str, Any]) -> tuple[str, ...]:
-    """The loss terms a ``method`` config switches on; without the strong view only CE + Tri."""
-    if not method["strong_view"]:
-        return ("ce", "tri")
-    switches = {"align": method["alignment"], "uniform": method["uniformity"], "domain": method["domain"]}
-    return ("ce", "tri") + tuple(name for name, on in switches.items() if on)
-
-
 def compute_losses(
     out: ViewOutputs,
     y: torch.Tensor,
@@ -68,7 +57,8 @@ def compute_losses(
     id_loss: losses.IdentityLoss | None = None,
     class_weight: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The unweighted loss terms that ``method`` enables, keyed by :data:`LOSS_TERMS` names.
+    """The unweighted loss terms that ``method`` enables, keyed by :data:`bau.training.terms.LOSS_TERMS`
+    names.
 
     ``ce`` is the identity loss ``method.id_loss`` (the cross-entropy by default): ``id_loss``,
     built here when None (only for losses without parameters of their own), on the weak views
@@ -87,7 +77,7 @@ def compute_losses(
         "ce": id_loss(f_w, out.logits_w, class_weight, y),
         "tri": losses.triplet_hard(out.emb_w, y, margin=method["margin"]),
     }
-    if method["strong_id_loss"] and method["strong_view"]:
+    if effective_switches(method)["strong_id_loss"]:
         # The paper's Table 5 "L_ce" row: augmented images trained as extra samples with the
         # identity losses, each view on its own (a triplet mined across views would align them).
         if out.emb_s is None or out.logits_s is None:

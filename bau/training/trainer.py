@@ -28,36 +28,27 @@ import torch
 from tqdm import tqdm
 
 from bau import __version__
+from bau.checkpoint import load_checkpoint, save_checkpoint
 from bau.config import config_hash
 from bau.datasets import create_dataset
 from bau.datasets.multisource import merge_sources
 from bau.devices import resolve_device
 from bau.distributed import ddp
 from bau.errors import BauError, TrainingError
-from bau.evaluation import evaluate_model
+from bau.evaluation import SUMMARY_METRICS, EvalOptions, evaluate_model, extract_features
 from bau.io import read_json, read_yaml, write_json, write_yaml
 from bau.losses import create_id_loss
-from bau.memory import MemoryBank
 from bau.models import create_model
 from bau.models.views import forward_views
 from bau.pipeline.loaders import build_train_loader
-from bau.training.checkpoint import load_checkpoint, save_checkpoint
-from bau.training.objective import (
-    LOSS_TERMS,
-    ViewOutputs,
-    compute_losses,
-    enabled_terms,
-    total_loss,
-    view_outputs,
-)
+from bau.training.memory import MemoryBank
+from bau.training.objective import ViewOutputs, compute_losses, total_loss, view_outputs
 from bau.training.optim import build_optimizer, build_scheduler
 from bau.training.runlog import JsonlLog, RunDir, file_logging, quiet_logging
 from bau.training.seeding import epoch_seed, get_rng_state, seed_everything, set_rng_state
+from bau.training.terms import LOSS_TERMS, enabled_terms, ignored_switches
 
 log = logging.getLogger(__name__)
-
-#: Summary metrics recorded per evaluation (means over a target's splits).
-EVAL_METRICS = ("mAP", "rank1", "rank5", "rank10", "mINP")
 
 
 def amp_dtype(device: torch.device, amp: str) -> torch.dtype | None:
@@ -196,20 +187,16 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, self.cfg["train"])
         self.terms = enabled_terms(self.cfg["method"])
         self.memory: MemoryBank | None = None
-        method = self.cfg["method"]
-        if not method["strong_view"]:
-            off = [k for k in ("strong_id_loss", "alignment", "uniformity", "domain") if method[k]]
-            if off:
-                log.info("method.strong_view is false: %s need the strong view and are off", ", ".join(off))
+        ignored = ignored_switches(self.cfg["method"])
+        if ignored:
+            log.info("method.strong_view is false: %s need the strong view and are off", ", ".join(ignored))
 
     def init_memory(self) -> None:
-        """Class prototypes from the initial model's eval-mode features (REFERENCE 4.1 step 4)."""
+        """Class prototypes from the initial model's eval-mode features (docs/reference.md §4.1 step 4)."""
         if "domain" not in self.terms:
             return  # only the domain loss reads the memory
         started = time.perf_counter()
-        self.memory = MemoryBank.init_from_model(
-            self.model, self.train_set, self.cfg, self.device, momentum=self.cfg["method"]["memory_momentum"]
-        )
+        self.memory = initial_memory(self.model, self.train_set, self.cfg, self.device)
         # Every rank computed it; rank 0's copy makes them bit-identical whatever the GPU.
         ddp.broadcast_(self.memory.features)
         seconds = time.perf_counter() - started
@@ -331,34 +318,13 @@ class Trainer:
         ddp.barrier()
 
     def evaluate_targets(self, epoch: int) -> None:
-        data, ev = self.cfg["data"], self.cfg["eval"]
-        model_cfg = self.cfg["model"]
-        for target in data["targets"]:
-            metrics = evaluate_model(
-                self.model,
-                target,
-                data["root"],
-                split_seed=data["split_seed"],
-                splits_dir=data["splits_dir"],
-                height=model_cfg["height"],
-                width=model_cfg["width"],
-                batch_size=ev["batch_size"],
-                device=self.device,
-                flip=ev["flip"],
-                rerank=ev["rerank"],
-                max_rank=ev["max_rank"],
-                workers=data["workers"],
-                amp=ev["amp"],
-                viper_both_directions=ev["viper_both_directions"],
-            )
-            summary = {name: float(metrics["summary"][name]["mean"]) for name in EVAL_METRICS}
+        options = EvalOptions.from_run_config(self.cfg)
+        for target in self.cfg["data"]["targets"]:
+            metrics = evaluate_model(self.model, target, self.cfg["data"]["root"], options, device=self.device)
+            summary = {name: float(metrics["summary"][name]["mean"]) for name in SUMMARY_METRICS}
             self.evals_log.append({"epoch": epoch, "dataset": target, **summary})
-            log.info(
-                "epoch %d %s: mAP %.1f%% rank-1 %.1f%% rank-5 %.1f%% rank-10 %.1f%% mINP %.1f%%",
-                epoch,
-                target,
-                *(100 * summary[name] for name in EVAL_METRICS),
-            )
+            shown = " ".join(f"{name} {100 * value:.1f}%" for name, value in summary.items())
+            log.info("epoch %d %s: %s", epoch, target, shown)
 
     # ------------------------------------------------------ save and resume
 
@@ -442,5 +408,35 @@ class Trainer:
 
     def _selected(self, record: Mapping[str, Any]) -> dict[str, Any]:
         checkpoint = self.dirs.epoch_checkpoint(record["epoch"]).relative_to(self.dirs.root)
-        metrics = {name: record[name] for name in EVAL_METRICS}
+        metrics = {name: record[name] for name in SUMMARY_METRICS}
         return {**metrics, "epoch": record["epoch"], "checkpoint": str(checkpoint)}
+
+
+def initial_memory(model: torch.nn.Module, train_set: Any, cfg: Mapping[str, Any], device: torch.device) -> MemoryBank:
+    """The memory bank of ``model`` before training: per identity, the normalised mean of its
+    training images' features (docs/reference.md §4.1 step 4).
+
+    The features come from the evaluation's extractor, as in the reference (official
+    ``examples/train_bau.py`` calls ``extract_features``): eval mode, test transform, fp32, no
+    flip, the training images in sorted-path order. ``train_set`` is a
+    :class:`bau.datasets.multisource.MultiSourceTrain`, ``cfg`` the resolved run config.
+    """
+    items = sorted(train_set.items, key=lambda item: item.path)
+    features = extract_features(
+        model,
+        [item.path for item in items],
+        height=cfg["model"]["height"],
+        width=cfg["model"]["width"],
+        batch_size=cfg["eval"]["batch_size"],
+        device=device,
+        amp=False,
+        workers=cfg["data"]["workers"],
+        progress=False,
+    )
+    return MemoryBank.from_features(
+        features.to(device),
+        [item.pid for item in items],
+        train_set.class_domains,
+        train_set.num_classes,
+        momentum=cfg["method"]["memory_momentum"],
+    )

@@ -8,9 +8,9 @@ import torch
 
 from bau.config import validate_run
 from bau.distributed.ddp import gather, gather_outputs, wrap_model
-from bau.memory import MemoryBank
 from bau.models import create_model
 from bau.models.views import forward_views
+from bau.training.memory import MemoryBank
 from bau.training.objective import ViewOutputs, compute_losses, total_loss
 from tests.distributed.multiproc import assert_same_step, run_ranks
 

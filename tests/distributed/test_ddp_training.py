@@ -15,8 +15,8 @@ from bau.cli import main as cli_main
 from bau.config import validate_run
 from bau.distributed.ddp import wrap_model
 from bau.io import write_yaml
-from bau.memory import MemoryBank
 from bau.models import load_model
+from bau.training.memory import MemoryBank
 from bau.training.trainer import Trainer
 from tests.distributed.multiproc import assert_same_step, run_ranks
 from tests.fixtures.datasets import MODEL_HEIGHT, MODEL_WIDTH, write_benchmark

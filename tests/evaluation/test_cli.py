@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from bau.cli import main
-from bau.io import read_json, write_json
+from bau.io import read_json, torch_save, write_json
 from tests.evaluation.tiny_data import make_checkpoint
+
+
+class Payload:
+    """An object a pickle must build: what loading a checkpoint refuses."""
 
 CONTRACT_KEYS = ["dataset", "checkpoint", "epoch", "selection", "synthetic", "num_splits", "rerank", "flip",
                  "splits", "summary", "cmc"]
@@ -72,6 +76,39 @@ def test_evaluate_run_errors_name_the_problem(run_dir, root, tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", str(tmp_path / "none.pth"), "--dataset", "viper", *common]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
+
+
+def test_evaluate_run_last_on_another_dataset_is_the_final_checkpoint(run_dir, root, tmp_path):
+    out = tmp_path / "metrics.json"
+    assert main(["evaluate", "--run", str(run_dir), "--selection", "last", "--dataset", "viper",
+                 "--data-root", str(root), "--out", str(out), "--device", "cpu"]) == 0
+    metrics = read_json(out)
+    assert metrics["epoch"] == 2 and metrics["checkpoint"] == str(run_dir / "checkpoints" / "epoch_002.pth")
+
+
+def test_evaluate_uses_the_runs_eval_settings_unless_overridden(root, tmp_path):
+    config = {"data": {"split_seed": 1, "splits_dir": None, "workers": 0}, "eval": {"rerank": True, "max_rank": 10}}
+    checkpoint = make_checkpoint(tmp_path / "c.pth", config=config)
+    common = ["evaluate", "--checkpoint", str(checkpoint), "--dataset", "market1501", "--data-root", str(root),
+              "--device", "cpu"]
+    assert main([*common, "--out", str(tmp_path / "run.json")]) == 0
+    as_run = read_json(tmp_path / "run.json")
+    assert as_run["rerank"] is True and len(as_run["cmc"]) == 10 and as_run["flip"] is False
+    assert main([*common, "--out", str(tmp_path / "given.json"), "--no-rerank", "--flip", "--max-rank", "12"]) == 0
+    given = read_json(tmp_path / "given.json")
+    assert given["rerank"] is False and len(given["cmc"]) == 12 and given["flip"] is True
+
+
+def test_a_refused_checkpoint_says_what_and_what_to_do(root, tmp_path, capsys):
+    unsafe = tmp_path / "unsafe.pth"
+    torch_save(unsafe, {"format": "bau-checkpoint-v1", "model": Payload()})
+    common = ["--checkpoint", str(unsafe), "--out", str(tmp_path / "out"), "--device", "cpu"]
+    assert main(["evaluate", "--dataset", "viper", "--data-root", str(root), *common]) == 2
+    assert main(["extract", str(root / "VIPeR"), *common]) == 2
+    for message in capsys.readouterr().err.strip().splitlines():
+        assert f"refused to load {unsafe}" in message and "written by `bau train`" in message
+        assert "weights_only" not in message and "from scratch" not in message
+    assert not (tmp_path / "out").exists()
 
 
 def test_extract_writes_features_of_every_image(run_dir, root, tmp_path, capsys):

@@ -10,7 +10,7 @@ from PIL import Image
 import bau
 from bau.datasets import create_dataset
 from bau.errors import ConfigError
-from bau.evaluation import evaluate_model, extract_features
+from bau.evaluation import EvalOptions, evaluate_model, extract_features
 from bau.metrics import evaluate_rank
 from bau.models import load_model
 from bau.pipeline.transforms import build_test_transform
@@ -61,7 +61,7 @@ def manual_metrics(model, root, split, direction="a_to_b"):
 
 
 def test_every_split_is_evaluated_and_summarised(model, root, tmp_path):
-    metrics = evaluate_model(model, "viper", root, height=HEIGHT, width=WIDTH, batch_size=5,
+    metrics = evaluate_model(model, "viper", root, EvalOptions(height=HEIGHT, width=WIDTH, batch_size=5),
                              save_features=tmp_path / "f.npz")
     assert metrics["num_splits"] == 10 and [r["split"] for r in metrics["splits"]] == list(range(10))
     assert metrics["dataset"] == "viper" and metrics["synthetic"] is False
@@ -89,7 +89,8 @@ def test_every_split_is_evaluated_and_summarised(model, root, tmp_path):
 
 
 def test_viper_both_directions_averages_the_two(model, root):
-    metrics = evaluate_model(model, "viper", root, height=HEIGHT, width=WIDTH, splits=[2], viper_both_directions=True)
+    options = EvalOptions(height=HEIGHT, width=WIDTH, viper_both_directions=True)
+    metrics = evaluate_model(model, "viper", root, options, splits=[2])
     both = [manual_metrics(model, root, 2, d) for d in ("a_to_b", "b_to_a")]
     assert metrics["num_splits"] == 1
     assert metrics["splits"][0]["mAP"] == pytest.approx(np.mean([m["mAP"] for m in both]))
@@ -97,12 +98,30 @@ def test_viper_both_directions_averages_the_two(model, root):
 
 
 def test_single_split_dataset_and_bad_max_rank(model, root):
-    metrics = evaluate_model(model, "market1501", root, height=HEIGHT, width=WIDTH, rerank=True, max_rank=10)
+    options = EvalOptions(height=HEIGHT, width=WIDTH, rerank=True, max_rank=10)
+    metrics = evaluate_model(model, "market1501", root, options)
     assert metrics["num_splits"] == 1 and metrics["rerank"] is True
     assert metrics["summary"]["mAP"]["std"] == 0
     assert metrics["splits"][0]["num_query"] == 4 and metrics["splits"][0]["num_gallery"] == 7
     with pytest.raises(ConfigError, match="max_rank"):
-        evaluate_model(model, "market1501", root, height=HEIGHT, width=WIDTH, max_rank=5)
+        evaluate_model(model, "market1501", root, EvalOptions(height=HEIGHT, width=WIDTH, max_rank=5))
+
+
+def test_eval_options_of_a_run_config_and_overrides():
+    from bau.config import validate_run
+
+    cfg = validate_run({
+        "data": {"split_seed": 3, "splits_dir": "s", "workers": 2},
+        "model": {"height": 64, "width": 32},
+        "eval": {"batch_size": 7, "flip": True, "rerank": True, "max_rank": 20, "viper_both_directions": True,
+                 "amp": True},
+    })
+    options = EvalOptions.from_run_config(cfg)
+    assert options == EvalOptions(height=64, width=32, split_seed=3, splits_dir="s", batch_size=7, flip=True,
+                                  rerank=True, max_rank=20, workers=2, amp=True, viper_both_directions=True)
+    assert EvalOptions.from_run_config(cfg, flip=False, workers=0) == EvalOptions(
+        height=64, width=32, split_seed=3, splits_dir="s", batch_size=7, flip=False, rerank=True, max_rank=20,
+        workers=0, amp=True, viper_both_directions=True)
 
 
 def test_feature_extractor_maps_paths_and_pil_images(checkpoint, root):

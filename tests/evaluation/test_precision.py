@@ -12,7 +12,7 @@ from PIL import Image
 import bau.evaluation.evaluate as evaluate_module
 from bau.cli import main
 from bau.config import validate_run
-from bau.evaluation import evaluate_model, extract_features
+from bau.evaluation import EvalOptions, evaluate_model, extract_features
 from bau.models import load_model
 from tests.evaluation.tiny_data import HEIGHT, WIDTH, make_checkpoint
 
@@ -50,8 +50,8 @@ def test_extraction_is_fp32_unless_asked():
 
 def test_fp32_is_the_default_on_every_device():
     # Before, the default (None) meant fp16 autocast on CUDA: the default is now a plain False.
-    for function in (extract_features, evaluate_model):
-        assert inspect.signature(function).parameters["amp"].default is False
+    assert inspect.signature(extract_features).parameters["amp"].default is False
+    assert EvalOptions().amp is False  # evaluate_model's default options
 
 
 def test_run_config_extracts_in_fp32_by_default():
@@ -79,7 +79,7 @@ def checkpoint(tmp_path_factory):
 
 def test_evaluate_model_and_bau_evaluate_extract_in_fp32_unless_asked(spy, checkpoint, root, tmp_path):
     model = load_model(checkpoint, num_classes=0)[0]
-    evaluate_model(model, "market1501", root, height=HEIGHT, width=WIDTH, max_rank=10)
+    evaluate_model(model, "market1501", root, EvalOptions(height=HEIGHT, width=WIDTH, max_rank=10))
     assert spy == [False]
     base = ["evaluate", "--checkpoint", str(checkpoint), "--dataset", "market1501", "--data-root", str(root),
             "--out", str(tmp_path / "m.json"), "--device", "cpu", "--max-rank", "10"]

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import torch
 
+from bau.checkpoint import save_checkpoint
 from bau.models import create_model
-from bau.training.checkpoint import save_checkpoint
 from tests.fixtures.datasets import PERSON_HEIGHT as HEIGHT
 from tests.fixtures.datasets import PERSON_WIDTH as WIDTH
 
 
-def make_checkpoint(path: Path, epoch: int = 2, seed: int = 0) -> Path:
-    """A resnet18 (random init, BN running stats nudged so eval mode is not trivial) as ``bau train`` saves it."""
+def make_checkpoint(path: Path, epoch: int = 2, seed: int = 0, config: dict | None = None) -> Path:
+    """A resnet18 (random init, BN running stats nudged so eval mode is not trivial) as ``bau train`` saves it;
+    ``config`` = the saved run config (schema defaults fill what it leaves out)."""
     torch.manual_seed(seed)
     model = create_model("resnet18", 3, pretrained="none", height=HEIGHT, width=WIDTH)
     model.train()
@@ -29,7 +30,7 @@ def make_checkpoint(path: Path, epoch: int = 2, seed: int = 0) -> Path:
             "scheduler": None,
             "scaler": None,
             "memory": None,
-            "config": {"data": {"split_seed": 1, "splits_dir": None}},
+            "config": config or {"data": {"split_seed": 1, "splits_dir": None, "workers": 0}},
             "config_hash": "test",
         },
     )

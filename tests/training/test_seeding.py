@@ -1,14 +1,11 @@
-"""Checkpoints load with weights_only=True; RNG states round-trip; damaged files are refused."""
+"""Per-epoch seeds; the RNG, optimizer and scheduler states survive a weights-only checkpoint."""
 
 import random
 
 import numpy as np
-import pytest
 import torch
 
-from bau.errors import TrainingError
-from bau.io import torch_save
-from bau.training.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from bau.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from bau.training.schedule import WarmupMultiStepLR
 from bau.training.seeding import epoch_seed, get_rng_state, seed_everything, set_rng_state
 
@@ -56,14 +53,3 @@ def test_epoch_seed_depends_on_seed_and_epoch():
     seeds = {epoch_seed(s, e) for s in range(3) for e in range(20)}
     assert len(seeds) == 60
     assert epoch_seed(1, 5) == epoch_seed(1, 5)
-
-
-def test_foreign_and_damaged_files_are_refused(tmp_path):
-    foreign = tmp_path / "foreign.pth"
-    torch_save(foreign, {"model": {}})
-    with pytest.raises(TrainingError, match="not a bau-checkpoint-v1 checkpoint"):
-        load_checkpoint(foreign)
-    damaged = tmp_path / "damaged.pth"
-    damaged.write_bytes(b"not a zip file")
-    with pytest.raises(TrainingError, match=r"cannot read checkpoint .*damaged\.pth"):
-        load_checkpoint(damaged)

@@ -1,14 +1,15 @@
-"""The class-prototype memory of the domain loss (REFERENCE 4.1 step 4, 4.3 step 5, 7 item 3).
+"""The class-prototype memory of the domain loss (official ``bau/models/memory.py``, ``MemoryBank``).
 
-``features`` (N x D, one L2-normalised prototype per training identity) and ``labels`` (N, the
-domain id of each identity) are module buffers, so ``state_dict()`` is the checkpoint's
-``memory`` entry: ``{"features": T, "labels": T}``.
+Built by :meth:`MemoryBank.from_features` from the features the trainer extracts with the
+evaluation's extractor (docs/reference.md §4.1 step 4), updated after each step (§4.3 step 5).
+It depends on torch only. ``features`` (N x D, one L2-normalised prototype per training
+identity) and ``labels`` (N, the domain id of each identity) are module buffers, so
+``state_dict()`` is the checkpoint's ``memory`` entry: ``{"features": T, "labels": T}``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -38,7 +39,12 @@ class MemoryBank(nn.Module):
         num_classes: int,
         momentum: float = 0.1,
     ) -> MemoryBank:
-        """Prototype of class c = normalise(mean of the L2-normalised features of its samples)."""
+        """Prototype of class c = normalise(mean of the features of its samples).
+
+        ``features`` has one L2-normalised row per sample, as :func:`bau.evaluation.extract_features`
+        returns them; they are averaged as they are (normalising them again would change their
+        last bits, and with them the run).
+        """
         pids = torch.as_tensor(pids, dtype=torch.long, device=features.device)
         class_domains = torch.as_tensor(class_domains, dtype=torch.long, device=features.device)
         if class_domains.shape != (num_classes,):
@@ -49,48 +55,19 @@ class MemoryBank(nn.Module):
         if (counts == 0).any():
             empty = torch.nonzero(counts == 0).flatten()[:10].tolist()
             raise ValueError(f"memory: classes without any sample (first ones: {empty}); every identity needs an image")
-        f = F.normalize(features.float(), dim=1)
+        f = features.float()
+        norms = f.norm(dim=1)
+        if f.numel() and not torch.allclose(norms, torch.ones_like(norms), atol=1e-3):
+            raise ValueError(
+                f"memory: features must be L2-normalised rows (extract_features' output), got norms in "
+                f"[{float(norms.min()):.4g}, {float(norms.max()):.4g}]"
+            )
         sums = torch.zeros(num_classes, f.shape[1], dtype=f.dtype, device=f.device).index_add_(0, pids, f)
         return cls(F.normalize(sums / counts.unsqueeze(1), dim=1), class_domains, momentum)
 
     @classmethod
     def from_state_dict(cls, state: Mapping[str, torch.Tensor], momentum: float = 0.1) -> MemoryBank:
         return cls(state["features"], state["labels"], momentum)
-
-    @classmethod
-    @torch.no_grad()
-    def init_from_model(
-        cls, model: nn.Module, train_set: Any, cfg: Mapping[str, Any], device: torch.device | str, momentum: float = 0.1
-    ) -> MemoryBank:
-        """Prototypes from ``model``'s eval-mode features of every training image (REFERENCE 4.1 step 4).
-
-        ``train_set`` is a :class:`bau.datasets.multisource.MultiSourceTrain`; images are read in
-        sorted-path order with the test transform, ``cfg`` is the resolved run config.
-        """
-        from torch.utils.data import DataLoader
-
-        from bau.pipeline.loaders import ImageDataset
-        from bau.pipeline.transforms import build_test_transform
-
-        items = sorted(train_set.items, key=lambda item: item.path)
-        transform = build_test_transform(cfg["model"]["height"], cfg["model"]["width"])
-        loader = DataLoader(
-            ImageDataset([item.path for item in items], transform),
-            batch_size=cfg["eval"]["batch_size"],
-            num_workers=cfg["data"]["workers"],
-            shuffle=False,
-        )
-        was_training = model.training
-        model.eval()
-        try:
-            parts = [(model(images.to(device)).float(), index.to(device)) for images, index in loader]
-        finally:
-            model.train(was_training)
-        extracted = torch.cat([f for f, _ in parts])
-        features = torch.empty_like(extracted)
-        features[torch.cat([index for _, index in parts])] = extracted
-        pids = torch.tensor([item.pid for item in items], device=device)
-        return cls.from_features(features, pids, train_set.class_domains, train_set.num_classes, momentum)
 
     @torch.no_grad()
     def update(self, f: torch.Tensor, y: torch.Tensor, momentum: float | None = None) -> None:

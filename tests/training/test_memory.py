@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bau.memory import MemoryBank, occurrence_rank
+from bau.training.memory import MemoryBank, occurrence_rank
 
 
 def sequential_update(features, f, y, m):
@@ -19,7 +19,7 @@ def sequential_update(features, f, y, m):
 
 
 def test_from_features_hand_case():
-    features = torch.tensor([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])
+    features = torch.tensor([[0.6, 0.8], [1.0, 0.0], [0.0, 1.0]])
     memory = MemoryBank.from_features(features, [0, 0, 1], class_domains=[1, 0], num_classes=2)
     # class 0: mean of (0.6, 0.8) and (1, 0) = (0.8, 0.4) -> normalised; class 1: (0, 1)
     expected = torch.tensor([[0.8, 0.4], [0.0, 1.0]])
@@ -29,10 +29,17 @@ def test_from_features_hand_case():
 
 
 def test_from_features_rejects_classes_without_samples():
+    unit = F.normalize(torch.ones(3, 3), dim=1)
     with pytest.raises(ValueError, match=r"classes without any sample \(first ones: \[1\]\)"):
-        MemoryBank.from_features(torch.ones(2, 3), [0, 2], class_domains=[0, 0, 0], num_classes=3)
+        MemoryBank.from_features(unit[:2], [0, 2], class_domains=[0, 0, 0], num_classes=3)
     with pytest.raises(ValueError, match="2 class domains for 3 classes"):
-        MemoryBank.from_features(torch.ones(3, 3), [0, 1, 2], class_domains=[0, 0], num_classes=3)
+        MemoryBank.from_features(unit, [0, 1, 2], class_domains=[0, 0], num_classes=3)
+
+
+def test_from_features_refuses_features_that_are_not_unit_rows():
+    # The extractor's features are unit rows; anything else would silently weight the mean.
+    with pytest.raises(ValueError, match=r"L2-normalised rows .*norms in \[1, 5\]"):
+        MemoryBank.from_features(torch.tensor([[3.0, 4.0], [1.0, 0.0]]), [0, 1], class_domains=[0, 0], num_classes=2)
 
 
 def test_occurrence_rank_hand_case():
@@ -92,19 +99,18 @@ def test_state_dict_round_trip(tmp_path):
     torch.testing.assert_close(other.features, memory.features)
 
 
-def test_init_from_model_uses_class_means_of_eval_features(tmp_path):
+def _train_set(tmp_path):
+    """Five one-colour images of three identities; sorted-path order differs from list order."""
     from collections import namedtuple
 
     from PIL import Image
-
-    from bau.models import create_model
 
     TrainItem = namedtuple("TrainItem", "path pid camid domain")  # the fields of bau.datasets.multisource.TrainItem
 
     colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (250, 10, 0), (0, 0, 0)]
     items = []
     for i, (colour, pid) in enumerate(zip(colours, [0, 1, 2, 0, 1])):
-        path = tmp_path / f"img{4 - i}.jpg"  # sorted-path order differs from list order
+        path = tmp_path / f"img{4 - i}.jpg"
         Image.new("RGB", (16, 32), colour).save(path)
         items.append(TrainItem(str(path), pid, 0, [0, 1, 1, 0, 1][i]))
 
@@ -113,11 +119,28 @@ def test_init_from_model_uses_class_means_of_eval_features(tmp_path):
         class_domains = [0, 1, 1]
 
     TrainSet.items = items
+    return TrainSet
+
+
+def _initial_memory(tmp_path):
+    from bau.models import create_model
+    from bau.training.trainer import initial_memory
+
+    train_set = _train_set(tmp_path)
     torch.manual_seed(0)
     model = create_model("resnet18", 3, height=32, width=16).train()
-    cfg = {"model": {"height": 32, "width": 16}, "eval": {"batch_size": 2}, "data": {"workers": 0}}
-    memory = MemoryBank.init_from_model(model, TrainSet, cfg, "cpu", momentum=0.1)
+    cfg = {"model": {"height": 32, "width": 16}, "eval": {"batch_size": 2}, "data": {"workers": 0},
+           "method": {"memory_momentum": 0.1}}
+    return model, train_set, initial_memory(model, train_set, cfg, torch.device("cpu"))
+
+
+def test_initial_memory_uses_class_means_of_eval_features(tmp_path):
+    model, train_set, memory = _initial_memory(tmp_path)
+    items = train_set.items
     assert model.training  # mode restored
+    assert memory.momentum == 0.1
+
+    from PIL import Image
 
     from bau.pipeline.transforms import build_test_transform
 
@@ -128,3 +151,17 @@ def test_init_from_model_uses_class_means_of_eval_features(tmp_path):
     expected = MemoryBank.from_features(feats, [item.pid for item in items], [0, 1, 1], 3)
     torch.testing.assert_close(memory.features, expected.features, atol=1e-5, rtol=1e-5)
     assert memory.labels.tolist() == [0, 1, 1]
+
+
+def test_initial_memory_is_built_from_the_extractors_features(tmp_path):
+    """One feature extraction in the project: the memory is the class means of extract_features'
+    fp32 output over the training images in sorted-path order, bit for bit."""
+    from bau.evaluation import extract_features
+
+    model, train_set, memory = _initial_memory(tmp_path)
+    items = sorted(train_set.items, key=lambda item: item.path)
+    feats = extract_features(model, [item.path for item in items], height=32, width=16, batch_size=2, amp=False,
+                             progress=False)
+    expected = MemoryBank.from_features(feats, [item.pid for item in items], [0, 1, 1], 3)
+    assert torch.equal(memory.features, expected.features)
+    assert torch.equal(memory.labels, expected.labels)
