@@ -202,6 +202,7 @@ def workflow_config(**tables) -> dict:
                 }
             },
             "protocol2": {
+                "methods": ["bau", "baseline", "align", "no_weighting", "no_erasing"],
                 "runs": {
                     "cuhk03": {"sources": ["market1501", "msmt17", "cuhksysu"], "targets": ["cuhk03"]},
                     "msmt17": {"sources": ["market1501", "cuhksysu", "cuhk03"], "targets": ["msmt17"]},
