@@ -351,7 +351,9 @@ def _workflow_problems(workflow: Mapping[str, Any]) -> list[str]:
                     resolve_run(workflow, protocol, run, method)
                 except ConfigError as err:
                     for line in str(err).splitlines()[1:]:
-                        runs_failing.setdefault(line.strip().removeprefix("- "), []).append(f"{protocol}/{run}/{method}")
+                        runs_failing.setdefault(line.strip().removeprefix("- "), []).append(
+                            f"{protocol}/{run}/{method}"
+                        )
     for message, runs in runs_failing.items():
         problems.append(f"{message} (in run{'s' if len(runs) > 1 else ''} {', '.join(runs)})")
     for name, table in workflow.get("tables", {}).items():

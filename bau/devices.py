@@ -24,7 +24,9 @@ def resolve_device(requested: str | torch.device) -> torch.device:
     if device.type != "cuda":
         return device
     if not torch.cuda.is_available():
-        raise ConfigError(f"device {str(requested)!r} was requested but no CUDA device is visible; use device cpu or auto")
+        raise ConfigError(
+            f"device {str(requested)!r} was requested but no CUDA device is visible; use device cpu or auto"
+        )
     if device.index is None:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return device

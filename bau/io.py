@@ -116,7 +116,11 @@ def remove_stale_temps(folder: str | os.PathLike, names: Iterable[str] | None = 
     removed = []
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(folder):
-            if entry.name.startswith(prefixes) and entry.name.endswith(_TMP_SUFFIX) and entry.is_file(follow_symlinks=False):
+            if (
+                entry.name.startswith(prefixes)
+                and entry.name.endswith(_TMP_SUFFIX)
+                and entry.is_file(follow_symlinks=False)
+            ):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))

@@ -52,13 +52,22 @@ def train_all(work: Path, data: Path, seeds: list[int]) -> dict[tuple[str, int],
     for seed in seeds:
         for name, sources in SOURCES.items():
             out = work / f"{sources.strip('[]').replace(',', '+')}_seed{seed}"
-            overrides = [*SETTINGS, f"data.root={data}", f"data.splits_dir={work / 'splits'}", f"data.sources={sources}", f"seed={seed}"]
+            overrides = [
+                *SETTINGS,
+                f"data.root={data}",
+                f"data.splits_dir={work / 'splits'}",
+                f"data.sources={sources}",
+                f"seed={seed}",
+            ]
             command = bau("train", "--out", str(out), *(x for o in overrides for x in ("--set", o)))
             jobs.append(((name, seed), out, command))
     results = {}
     for start in range(0, len(jobs), 2):
         batch = jobs[start : start + 2]
-        running = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for *_, cmd in batch]
+        running = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for *_, cmd in batch
+        ]
         for (key, out, _), proc in zip(batch, running):
             _, err = proc.communicate()
             if proc.returncode:

@@ -89,7 +89,9 @@ def generate(name: str, seed: int = 0) -> dict[str, np.ndarray]:
             noise = NOISE * rng.standard_normal((len(p), LATENT), dtype=np.float32)
             latent = identity[p] + pose[p, rng.integers(0, 3, len(p))] + camera[c] + noise
             spread = rng.standard_normal((len(p), DIM), dtype=np.float32) * np.float32(0.3 / np.sqrt(DIM))
-            out[start : start + len(p)] = _unit(latent @ projection + np.linalg.norm(latent, axis=1, keepdims=True) * spread)
+            out[start : start + len(p)] = _unit(
+                latent @ projection + np.linalg.norm(latent, axis=1, keepdims=True) * spread
+            )
         return out
 
     return {
@@ -305,7 +307,9 @@ def main() -> int:
     return 0
 
 
-def compare(name: str, data_dir: str, methods: list[str], repeats: int, threads: int) -> dict[str, list[dict[str, Any]]]:
+def compare(
+    name: str, data_dir: str, methods: list[str], repeats: int, threads: int
+) -> dict[str, list[dict[str, Any]]]:
     """Interleaved runs of ``methods`` on one size."""
     num_q, num_g = SIZES[name][:2]
     runs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
@@ -338,7 +342,9 @@ def summarise(name: str, runs: dict[str, list[dict[str, Any]]], skip_above: floa
         f"(process with the features loaded: {data:.2f} GiB)"
     )
     if "reference" not in runs:
-        print(f"{name}: reference-style evaluator skipped ({num_q} x {num_g} > --skip-reference-above {skip_above:.3g})")
+        print(
+            f"{name}: reference-style evaluator skipped ({num_q} x {num_g} > --skip-reference-above {skip_above:.3g})"
+        )
     else:
         ref = runs["reference"][0]
         print(

@@ -67,7 +67,10 @@ def loss_falls(losses: Sequence[float], window: int = LOSS_WINDOW) -> tuple[bool
         return False, f"non-finite loss at iteration {bad[0] + 1} ({len(bad)} in all)"
     first, last = sum(losses[:window]) / window, sum(losses[-window:]) / window
     verdict = "falls" if last < first else "does not fall"
-    return last < first, f"loss {verdict}: mean of the first {window} iterations {first:.4f}, of the last {window} {last:.4f}"
+    return (
+        last < first,
+        f"loss {verdict}: mean of the first {window} iterations {first:.4f}, of the last {window} {last:.4f}",
+    )
 
 
 def format_report(results: Sequence[CheckResult], device: str) -> str:
@@ -77,7 +80,10 @@ def format_report(results: Sequence[CheckResult], device: str) -> str:
         lines.append(status_line(r))
         lines.extend(f"    {line}" for line in r.lines)
     failed = [r.name for r in results if not r.passed]
-    lines.append(f"{len(results) - len(failed)}/{len(results)} checks passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    lines.append(
+        f"{len(results) - len(failed)}/{len(results)} checks passed"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     return "\n".join(lines)
 
 
@@ -188,7 +194,9 @@ def check_train_synthetic(work: Path, iters: int) -> tuple[bool, list[str]]:
     data, run = work / "data", work / "run"
     bau = [sys.executable, "-m", "bau"]
     if not (data / "bau_synthetic.json").is_file():
-        subprocess.run([*bau, "synth", "--out", str(data), "--scale", "tiny", "--seed", "1"], check=True, capture_output=True)
+        subprocess.run(
+            [*bau, "synth", "--out", str(data), "--scale", "tiny", "--seed", "1"], check=True, capture_output=True
+        )
     overrides = [
         f"data.root={data}",
         f"data.splits_dir={work / 'splits'}",

@@ -37,8 +37,7 @@ def rule_costs(root: Path) -> pd.DataFrame:
         max_rss_mb=("max_rss", "max"),
     )
     table = table.sort_values("wall_s", ascending=False)
-    table.loc["total"] = [table["jobs"].sum(), table["wall_s"].sum(), table["cpu_s"].sum(),
-                          table["max_rss_mb"].max()]
+    table.loc["total"] = [table["jobs"].sum(), table["wall_s"].sum(), table["cpu_s"].sum(), table["max_rss_mb"].max()]
     return table.round(1)
 
 

@@ -134,7 +134,9 @@ def official_step(s: Setup) -> torch.Tensor:
             union = r[b:].sum(1, keepdim=True) + r[:b].sum(1)[None, :] - inter
             w = inter / (union + 1e-6)
         logits_w = logits_w.float()
-        smooth = torch.full_like(logits_w, 0.1 / logits_w.shape[1]).scatter_(1, y[:, None], 0.9 + 0.1 / logits_w.shape[1])
+        smooth = torch.full_like(logits_w, 0.1 / logits_w.shape[1]).scatter_(
+            1, y[:, None], 0.9 + 0.1 / logits_w.shape[1]
+        )
         ce = (-smooth * F.log_softmax(logits_w, 1)).sum(1).mean()
         emb_w = emb_w.float()
         sq = emb_w.pow(2).sum(1)

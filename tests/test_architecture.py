@@ -37,8 +37,7 @@ FORBIDDEN_EXTERNAL = {"bau.datasets": {"torch", "torchvision"}}
 
 # Known violations other branches are removing. Empty these lists once those land: the tests
 # fail both on a new violation and on a listed one that is gone.
-KNOWN_CYCLES: list[set[str]] = [
-]
+KNOWN_CYCLES: list[set[str]] = []
 KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 
@@ -175,14 +174,22 @@ def test_no_arrow_runs_back_up():
 @pytest.mark.parametrize("package", sorted(FORBIDDEN_EXTERNAL))
 def test_forbidden_third_party_imports(package):
     _, external = import_graph()
-    offenders = {module: sorted(external[module] & FORBIDDEN_EXTERNAL[package])
-                 for module in external if package_of(module) == package}
+    offenders = {
+        module: sorted(external[module] & FORBIDDEN_EXTERNAL[package])
+        for module in external
+        if package_of(module) == package
+    }
     assert {module: names for module, names in offenders.items() if names} == {}
 
 
 def test_the_dataset_parsers_import_only_errors_io_and_layout():
     """bau.datasets sits just above the utilities: config -> datasets -> pipeline -> models."""
     internal, _ = import_graph()
-    outside = {(module, target) for module, targets in internal.items() if package_of(module) == "bau.datasets"
-               for target in targets if package_of(target) != "bau.datasets"}
+    outside = {
+        (module, target)
+        for module, targets in internal.items()
+        if package_of(module) == "bau.datasets"
+        for target in targets
+        if package_of(target) != "bau.datasets"
+    }
     assert {package_of(target) for _, target in outside} <= {"bau.errors", "bau.io", "bau.layout"}, sorted(outside)

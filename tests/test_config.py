@@ -156,7 +156,9 @@ def test_defaults_are_filled_in_map_entries_but_not_in_method_overrides():
 
 
 def _resolve_to(tmp_path, out, *extra):
-    return cli_main(["config", str(REPO / "config" / "config.yaml"), "--resolve", "protocol2/cuhk03/bau", "--out", str(out), *extra])
+    return cli_main(
+        ["config", str(REPO / "config" / "config.yaml"), "--resolve", "protocol2/cuhk03/bau", "--out", str(out), *extra]
+    )
 
 
 def test_config_out_writes_the_resolved_run_and_starts_a_changed_run_over(tmp_path, workflow_cfg, capsys):

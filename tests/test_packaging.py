@@ -39,17 +39,13 @@ def test_torch_pin_excludes_the_local_cpu_wheel():
 
 
 def test_cli_help_lists_every_subcommand():
-    out = subprocess.run(
-        [sys.executable, "-m", "bau", "--help"], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([sys.executable, "-m", "bau", "--help"], capture_output=True, text=True, check=True).stdout
     for name in COMMANDS:
         assert re.search(rf"^\s+{name}\s", out, re.M), name
 
 
 def test_cli_version():
-    out = subprocess.run(
-        [sys.executable, "-m", "bau", "--version"], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([sys.executable, "-m", "bau", "--version"], capture_output=True, text=True, check=True).stdout
     assert out.strip() == f"bau {bau.__version__}"
 
 

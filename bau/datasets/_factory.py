@@ -15,8 +15,15 @@ from bau.datasets.splits import ensure_splits, read_splits
 from bau.errors import ConfigError
 
 
-def create_dataset(name: str, root: str | Path, *, split_id: int = 0, split_seed: int = 1,
-                   splits_dir: str | Path | None = None, direction: str = "a_to_b") -> ReIDDataset:
+def create_dataset(
+    name: str,
+    root: str | Path,
+    *,
+    split_id: int = 0,
+    split_seed: int = 1,
+    splits_dir: str | Path | None = None,
+    direction: str = "a_to_b",
+) -> ReIDDataset:
     """The dataset ``name`` read from the data root ``root``.
 
     For grid/ilids/prid/viper, ``split_id`` (0..9) selects one of the ten splits made from
@@ -24,14 +31,21 @@ def create_dataset(name: str, root: str | Path, *, split_id: int = 0, split_seed
     reused while the seed and the file list are unchanged), computed in memory otherwise.
     ``direction="b_to_a"`` (VIPeR only) swaps query and gallery: query = cam_b, gallery = cam_a.
     """
-    views = create_datasets(name, root, [split_id], split_seed=split_seed, splits_dir=splits_dir,
-                            query_directions=(direction,))
+    views = create_datasets(
+        name, root, [split_id], split_seed=split_seed, splits_dir=splits_dir, query_directions=(direction,)
+    )
     return views[split_id, direction]
 
 
-def create_datasets(name: str, root: str | Path, split_ids: Sequence[int], *, split_seed: int = 1,
-                    splits_dir: str | Path | None = None,
-                    query_directions: Sequence[str] = ("a_to_b",)) -> dict[tuple[int, str], ReIDDataset]:
+def create_datasets(
+    name: str,
+    root: str | Path,
+    split_ids: Sequence[int],
+    *,
+    split_seed: int = 1,
+    splits_dir: str | Path | None = None,
+    query_directions: Sequence[str] = ("a_to_b",),
+) -> dict[tuple[int, str], ReIDDataset]:
     """:func:`create_dataset` of every ``(split, direction)``, keyed so; the dataset (or its
     split file) is read once for all of them."""
     parser = get_parser(name)

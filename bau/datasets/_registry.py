@@ -52,8 +52,14 @@ def _fixed(name: str, module, load) -> DatasetParser:
 
 
 def _split(name: str, module) -> DatasetParser:
-    return DatasetParser(name, module.LAYOUT, module.count, make_splits=module.make_splits,
-                         fingerprint=module.fingerprint, num_splits=module.NUM_SPLITS)
+    return DatasetParser(
+        name,
+        module.LAYOUT,
+        module.count,
+        make_splits=module.make_splits,
+        fingerprint=module.fingerprint,
+        num_splits=module.NUM_SPLITS,
+    )
 
 
 for _parser in (

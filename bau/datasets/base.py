@@ -1,6 +1,6 @@
 """What every dataset parser returns, the parser contract, and the pieces the parsers share.
 
-A parser reads one dataset folder under the data root (REFERENCE section 1) into a
+A parser reads one dataset folder under the data root (docs/reference.md §1) into a
 :class:`ReIDDataset`: lists of :class:`ImageItem` (full image path, identity, camera). Only
 the training list is relabelled (identities 0..n-1 in sorted order of their keys, so labels are
 deterministic); query and gallery keep the raw identities, which matter only for equality.
@@ -74,8 +74,10 @@ class Layout:
         """One message per missing folder or file (the top folder alone if it is missing)."""
         root = Path(root)
         if not root.is_dir():
-            return [f"{self.dataset}: the data root {root} does not exist or is not a folder; "
-                    f"pass the folder that holds the dataset folders with --data-root"]
+            return [
+                f"{self.dataset}: the data root {root} does not exist or is not a folder; "
+                f"pass the folder that holds the dataset folders with --data-root"
+            ]
         top = root / self.folder
         if not top.is_dir():
             return [self._missing_top(root)]
@@ -88,9 +90,7 @@ class Layout:
                 )
         for rel in self.files:
             if not (root / rel).is_file():
-                messages.append(
-                    f"{self.dataset}: file '{rel}' is missing: expected {root / rel}. {self.how_to}"
-                )
+                messages.append(f"{self.dataset}: file '{rel}' is missing: expected {root / rel}. {self.how_to}")
         return messages
 
     def check(self, root: Path) -> None:
@@ -120,11 +120,15 @@ class Layout:
     def _missing_top(self, root: Path) -> str:
         for wrong, why in self.misnamed.items():
             if (root / wrong).exists():
-                return (f"{self.dataset}: found {root / wrong} but expected {root / self.folder}: "
-                        f"{why} Rename it: mv {root / wrong} {root / self.folder}")
+                return (
+                    f"{self.dataset}: found {root / wrong} but expected {root / self.folder}: "
+                    f"{why} Rename it: mv {root / wrong} {root / self.folder}"
+                )
         notes = " ".join(self.misnamed.values())
-        return (f"{self.dataset}: folder '{self.folder}' is missing: expected {root / self.folder} "
-                f"holding {self.tree()}. {self.how_to}" + (f" (Note: {notes})" if notes else ""))
+        return (
+            f"{self.dataset}: folder '{self.folder}' is missing: expected {root / self.folder} "
+            f"holding {self.tree()}. {self.how_to}" + (f" (Note: {notes})" if notes else "")
+        )
 
 
 def relabel(keyed: Iterable[tuple[str, Hashable, int]]) -> list[ImageItem]:
@@ -192,9 +196,12 @@ def market_style_counts(dataset: ReIDDataset) -> DatasetStats:
     """Counts of a train/query/gallery dataset as ``bau verify`` compares them (bau.datasets.stats)."""
     items = [*dataset.train, *dataset.query, *dataset.gallery]
     return DatasetStats(
-        train_images=len(dataset.train), train_ids=dataset.num_train_pids,
-        query_images=len(dataset.query), query_ids=dataset.num_query_pids,
-        gallery_images=len(dataset.gallery), gallery_ids=dataset.num_gallery_pids,
+        train_images=len(dataset.train),
+        train_ids=dataset.num_train_pids,
+        query_images=len(dataset.query),
+        query_ids=dataset.num_query_pids,
+        gallery_images=len(dataset.gallery),
+        gallery_ids=dataset.num_gallery_pids,
         cameras=len({item.camid for item in items}),
     )
 
@@ -255,7 +262,9 @@ class DatasetParser:
         if self.make_splits is not None and (self.fingerprint is None or self.num_splits < 1):
             raise TypeError(f"dataset parser {self.name!r}: make_splits needs a fingerprint and num_splits >= 1")
         if self.load is not None and self.num_splits != 1:
-            raise TypeError(f"dataset parser {self.name!r}: a dataset read by load has one split, not {self.num_splits}")
+            raise TypeError(
+                f"dataset parser {self.name!r}: a dataset read by load has one split, not {self.num_splits}"
+            )
 
     @property
     def has_splits(self) -> bool:

@@ -1,4 +1,4 @@
-"""CUHK02, all five camera pairs as training data (``cuhk02dg``), REFERENCE 1.8.
+"""CUHK02, all five camera pairs as training data (``cuhk02dg``), docs/reference.md §1.8.
 
 Person ids are the first ``_`` token of the file name and are only unique within a camera
 pair, so each pair's identities get their own block of labels (offset by the identities of

@@ -1,4 +1,4 @@
-"""CUHK03-NP, detected boxes (``cuhk03``, ``cuhk03dg``), REFERENCE 1.6-1.7.
+"""CUHK03-NP, detected boxes (``cuhk03``, ``cuhk03dg``), docs/reference.md §1.6-1.7.
 
 Names like ``0001_c1_1.png``: pid 1, camera 1. No identity is filtered. The "labeled"
 subset is never read. The DG parser accepts cameras 1-2 only (as the reference asserts).

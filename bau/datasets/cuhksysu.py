@@ -1,4 +1,4 @@
-"""CUHK-SYSU person crops, training only (``cuhksysu``), REFERENCE 1.9.
+"""CUHK-SYSU person crops, training only (``cuhksysu``), docs/reference.md §1.9.
 
 Only ``CUHK-SYSU/bounding_box_train`` is read, in every protocol. Names are Market-style
 (``PPPPP_cC_*.jpg``) with cameras 0 or 1, used as they are (not decremented).
@@ -38,5 +38,6 @@ def load(root: Path) -> ReIDDataset:
 
 def count(root: Path) -> DatasetStats:
     dataset = load(root)
-    return DatasetStats(train_images=len(dataset.train), train_ids=dataset.num_train_pids,
-                        cameras=dataset.num_train_cams)
+    return DatasetStats(
+        train_images=len(dataset.train), train_ids=dataset.num_train_pids, cameras=dataset.num_train_cams
+    )

@@ -1,4 +1,4 @@
-"""QMUL GRID (``grid``), REFERENCE 1.10.
+"""QMUL GRID (``grid``), docs/reference.md §1.10.
 
 ``underground_reid/{probe,gallery}/IIII_C_*.jpeg``: person index IIII (0 = gallery
 distractor), camera C (1-8). The ten splits are fixed by ``features_and_partitions.mat``:
@@ -29,16 +29,20 @@ LAYOUT = Layout(
     pattern="*.jpeg",
     how_to="download the QMUL underGround Re-IDentification (GRID) dataset and unpack it into the "
     "data root as underground_reid/ (probe/, gallery/, features_and_partitions.mat).",
-    misnamed={"underground_grid": "the original BAU README names this folder 'underground_grid', "
-              "which is wrong: the parser requires 'underground_reid'."},
+    misnamed={
+        "underground_grid": "the original BAU README names this folder 'underground_grid', "
+        "which is wrong: the parser requires 'underground_reid'."
+    },
 )
 
 
 def _parse(path: Path) -> ImageItem:
     tokens = path.name.split("_")
     if len(tokens) < 3 or not tokens[0].isdigit() or not tokens[1].isdigit():
-        raise DatasetError(f"grid: cannot read person index and camera from the file name {path} "
-                           f"(expected names like 0001_1_25004_107_32_106_221.jpeg)")
+        raise DatasetError(
+            f"grid: cannot read person index and camera from the file name {path} "
+            f"(expected names like 0001_1_25004_107_32_106_221.jpeg)"
+        )
     check_range(int(tokens[1]), 1, 8, "camera", path, "grid")
     return ImageItem(str(path), int(tokens[0]), int(tokens[1]) - 1)
 
@@ -47,8 +51,10 @@ def read_images(root: Path) -> tuple[list[ImageItem], list[ImageItem]]:
     """(probe, gallery) with raw person indices."""
     LAYOUT.check(root)
     probe_dir, gallery_dir = LAYOUT.image_dirs
-    return ([_parse(p) for p in LAYOUT.image_paths(root, probe_dir)],
-            [_parse(p) for p in LAYOUT.image_paths(root, gallery_dir)])
+    return (
+        [_parse(p) for p in LAYOUT.image_paths(root, probe_dir)],
+        [_parse(p) for p in LAYOUT.image_paths(root, gallery_dir)],
+    )
 
 
 def train_indices(root: Path) -> list[list[int]]:
@@ -75,8 +81,10 @@ def make_splits(root: Path, seed: int) -> list[SplitEntry]:
     for k, indices in enumerate(train_indices(root)):
         label = {index: position for position, index in enumerate(indices)}
         if 0 in label or len(label) != len(indices):
-            raise DatasetError(f"grid: split {k} of {Path(root) / PARTITIONS} lists person index 0 or a "
-                               f"repeated index; the .mat file is damaged. Download GRID again.")
+            raise DatasetError(
+                f"grid: split {k} of {Path(root) / PARTITIONS} lists person index 0 or a "
+                f"repeated index; the .mat file is damaged. Download GRID again."
+            )
         train = [item._replace(pid=label[item.pid]) for item in [*probe, *gallery] if item.pid in label]
         query = [item for item in probe if item.pid not in label]
         test_gallery = [item for item in gallery if item.pid not in label]
@@ -91,5 +99,8 @@ def fingerprint(root: Path) -> str:
 def count(root: Path) -> DatasetStats:
     probe, gallery = read_images(root)
     items = [*probe, *gallery]
-    return DatasetStats(images=len(items), ids=len({item.pid for item in items if item.pid > 0}),
-                        cameras=len({item.camid for item in items}))
+    return DatasetStats(
+        images=len(items),
+        ids=len({item.pid for item in items if item.pid > 0}),
+        cameras=len({item.camid for item in items}),
+    )

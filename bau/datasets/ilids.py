@@ -1,4 +1,4 @@
-"""QMUL-iLIDS (``ilids``), REFERENCE 1.11.
+"""QMUL-iLIDS (``ilids``), docs/reference.md §1.11.
 
 ``QMUL-iLIDS/i-LIDS_Pedestrian/Persons/PPPPSSS.jpg``: person PPPP, image SSS; the image
 number minus one is the camera id (a pseudo camera, so two images of a person never share
@@ -35,8 +35,10 @@ _NAME = re.compile(r"^(\d{4})(\d{3})\.jpg$")
 def _parse(path: Path) -> ImageItem:
     match = _NAME.match(path.name)
     if match is None:
-        raise DatasetError(f"ilids: cannot read person and image number from the file name {path} "
-                           f"(expected PPPPSSS.jpg, e.g. 0001001.jpg); remove files that do not belong")
+        raise DatasetError(
+            f"ilids: cannot read person and image number from the file name {path} "
+            f"(expected PPPPSSS.jpg, e.g. 0001001.jpg); remove files that do not belong"
+        )
     return ImageItem(str(path), int(match.group(1)), int(match.group(2)) - 1)
 
 
@@ -51,8 +53,10 @@ def make_splits(root: Path, seed: int) -> list[SplitEntry]:
         by_pid[item.pid].append(item)
     single = sorted(pid for pid, items in by_pid.items() if len(items) < 2)
     if single:
-        raise DatasetError(f"ilids: persons {single} have a single image in {Path(root) / LAYOUT.image_dirs[0]}; "
-                           f"every person needs two (query and gallery). Download QMUL-iLIDS again.")
+        raise DatasetError(
+            f"ilids: persons {single} have a single image in {Path(root) / LAYOUT.image_dirs[0]}; "
+            f"every person needs two (query and gallery). Download QMUL-iLIDS again."
+        )
     pids = sorted(by_pid)  # sorted before shuffling, so the splits depend on the seed only
     num_train = int(len(pids) * TRAIN_FRACTION)
     rng = np.random.default_rng(seed)

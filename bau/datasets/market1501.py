@@ -1,4 +1,4 @@
-"""Market-1501 (``market1501``) and its DG variant (``market1501dg``), REFERENCE 1.2-1.3.
+"""Market-1501 (``market1501``) and its DG variant (``market1501dg``), docs/reference.md §1.2-1.3.
 
 Names like ``0002_c1s1_000451_03.jpg``: pid 2, camera 1. Junk images (pid -1) are dropped
 everywhere; distractors (pid 0, only in bounding_box_test) stay in the gallery but are

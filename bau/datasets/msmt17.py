@@ -1,4 +1,4 @@
-"""MSMT17 in the Market-style conversion (``msmt17``, ``msmt17dg``), REFERENCE 1.4-1.5.
+"""MSMT17 in the Market-style conversion (``msmt17``, ``msmt17dg``), docs/reference.md §1.4-1.5.
 
 Names like ``0012_c15_00045.jpg``: pid 12, camera 15. No identity is filtered.
 """
@@ -28,8 +28,10 @@ LAYOUT = Layout(
     pattern="*.jpg",
     how_to="request MSMT17 from its authors and convert it to the Market-style layout "
     "(MSMT17/bounding_box_train, query, bounding_box_test with names PPPP_cCC_*.jpg).",
-    misnamed={"MSMT17_V1": "MSMT17_V1 is the official layout with list files; the parser reads the "
-              "Market-style conversion (bounding_box_train, query, bounding_box_test folders) named MSMT17."},
+    misnamed={
+        "MSMT17_V1": "MSMT17_V1 is the official layout with list files; the parser reads the "
+        "Market-style conversion (bounding_box_train, query, bounding_box_test folders) named MSMT17."
+    },
 )
 _NAME = re.compile(r"([-\d]+)_c([-\d]+)")
 _EXAMPLE = "0012_c15_00045.jpg"

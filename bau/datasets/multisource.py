@@ -1,4 +1,4 @@
-"""Merging the training sets of several source domains into one (REFERENCE 1.15).
+"""Merging the training sets of several source domains into one (docs/reference.md §1.15).
 
 Sources keep their order: domain d's classes follow those of domains 0..d-1 (contiguous pid
 offsets), cameras are offset the same way, and each class carries its domain id (the labels
@@ -40,10 +40,14 @@ def merge_sources(datasets: list[ReIDDataset]) -> MultiSourceTrain:
         if num_pids == 0:
             raise DatasetError(f"source dataset {dataset.name} (under {dataset.root}) has no training images")
         if {item.pid for item in dataset.train} != set(range(num_pids)):
-            raise DatasetError(f"source dataset {dataset.name}: training labels must be 0..{num_pids - 1} "
-                               f"(relabelled); use a parser from bau.datasets.create_dataset")
-        items += [TrainItem(item.path, item.pid + pid_offset, item.camid + cam_offset, domain)
-                  for item in sorted(dataset.train, key=lambda item: item.path)]
+            raise DatasetError(
+                f"source dataset {dataset.name}: training labels must be 0..{num_pids - 1} "
+                f"(relabelled); use a parser from bau.datasets.create_dataset"
+            )
+        items += [
+            TrainItem(item.path, item.pid + pid_offset, item.camid + cam_offset, domain)
+            for item in sorted(dataset.train, key=lambda item: item.path)
+        ]
         class_domains += [domain] * num_pids
         pid_offset += num_pids
         cam_offset += dataset.num_train_cams

@@ -1,4 +1,4 @@
-"""PRID-2011, single shot (``prid``), REFERENCE 1.12.
+"""PRID-2011, single shot (``prid``), docs/reference.md §1.12.
 
 ``prid_2011/single_shot/{cam_a,cam_b}/person_XXXX.png``. Persons 1..S (S = 200) are seen by
 both cameras; higher numbers are different people in each camera. Each split: S/2 of the
@@ -55,16 +55,20 @@ def shared_ids(root: Path) -> int:
 def _parse(path: Path, camid: int) -> ImageItem:
     match = _NAME.match(path.name)
     if match is None:
-        raise DatasetError(f"prid: cannot read the person number from the file name {path} "
-                           f"(expected person_XXXX.png); remove files that do not belong")
+        raise DatasetError(
+            f"prid: cannot read the person number from the file name {path} "
+            f"(expected person_XXXX.png); remove files that do not belong"
+        )
     return ImageItem(str(path), int(match.group(1)), camid)
 
 
 def read_images(root: Path) -> tuple[dict[int, ImageItem], dict[int, ImageItem]]:
     """cam_a and cam_b images by person number; checks that 1..S are in both cameras."""
     LAYOUT.check(root)
-    cams = tuple({item.pid: item for item in (_parse(p, c) for p in LAYOUT.image_paths(root, rel))}
-                 for c, rel in enumerate(LAYOUT.image_dirs))
+    cams = tuple(
+        {item.pid: item for item in (_parse(p, c) for p in LAYOUT.image_paths(root, rel))}
+        for c, rel in enumerate(LAYOUT.image_dirs)
+    )
     shared = shared_ids(root)
     for rel, images in zip(LAYOUT.image_dirs, cams):
         missing = [pid for pid in range(1, shared + 1) if pid not in images]

@@ -40,8 +40,10 @@ def ensure_splits(name: str, root: str | Path, seed: int, splits_dir: str | Path
     root = Path(root)
     dataset_folder = (root / parser.layout.folder).resolve()
     if Path(splits_dir).resolve().is_relative_to(dataset_folder):
-        raise ConfigError(f"data.splits_dir {splits_dir} is inside the dataset folder {dataset_folder}; "
-                          f"split files belong under the results folder (e.g. {layout.Layout().splits_dir()})")
+        raise ConfigError(
+            f"data.splits_dir {splits_dir} is inside the dataset folder {dataset_folder}; "
+            f"split files belong under the results folder (e.g. {layout.Layout().splits_dir()})"
+        )
     path = split_file(name, seed, splits_dir)
     fingerprint = parser.fingerprint(root)
     if path.is_file():
@@ -50,8 +52,17 @@ def ensure_splits(name: str, root: str | Path, seed: int, splits_dir: str | Path
             return path
         log.info("rewriting %s: %s", path, stale)
     splits = parser.make_splits(root, seed)
-    write_json(path, {"format": FORMAT, "dataset": name, "seed": int(seed), "files_sha256": fingerprint,
-                      "num_splits": len(splits), "splits": splits})
+    write_json(
+        path,
+        {
+            "format": FORMAT,
+            "dataset": name,
+            "seed": int(seed),
+            "files_sha256": fingerprint,
+            "num_splits": len(splits),
+            "splits": splits,
+        },
+    )
     log.info("wrote %d %s splits (seed %d) to %s", len(splits), name, seed, path)
     return path
 
@@ -75,12 +86,17 @@ def read_splits(path: str | Path) -> list[SplitEntry]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     names = split_datasets()
-    parser.add_argument("datasets", nargs="+", metavar="DATASET", choices=names,
-                        help=f"datasets with splits: {', '.join(names)}")
+    parser.add_argument(
+        "datasets", nargs="+", metavar="DATASET", choices=names, help=f"datasets with splits: {', '.join(names)}"
+    )
     parser.add_argument("--data-root", required=True, type=Path, help="folder holding the dataset folders")
     parser.add_argument("--seed", type=int, default=1, help="split seed (default 1)")
-    parser.add_argument("--out-dir", type=Path, default=Path(layout.Layout().splits_dir()),
-                        help=f"folder of the split files (default {layout.Layout().splits_dir()})")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path(layout.Layout().splits_dir()),
+        help=f"folder of the split files (default {layout.Layout().splits_dir()})",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

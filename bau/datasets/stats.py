@@ -57,53 +57,74 @@ class PublishedStats:
 
 PUBLISHED: dict[str, PublishedStats] = {
     "market1501": PublishedStats(
-        DatasetStats(train_images=12936, train_ids=751, query_images=3368, query_ids=750,
-                     gallery_images=15913, gallery_ids=751, cameras=6),
+        DatasetStats(
+            train_images=12936,
+            train_ids=751,
+            query_images=3368,
+            query_ids=750,
+            gallery_images=15913,
+            gallery_ids=751,
+            cameras=6,
+        ),
         "Zheng et al., 'Scalable Person Re-identification: A Benchmark', ICCV 2015; gallery "
-        "without the 3,819 junk (-1) images, as in the reference parser's docstring (REFERENCE 1.2)",
+        "without the 3,819 junk (-1) images, as in the reference parser's docstring (docs/reference.md §1.2)",
     ),
     "msmt17": PublishedStats(
-        DatasetStats(train_images=32621, train_ids=1041, query_images=11659, query_ids=3060,
-                     gallery_images=82161, gallery_ids=3060, cameras=15),
+        DatasetStats(
+            train_images=32621,
+            train_ids=1041,
+            query_images=11659,
+            query_ids=3060,
+            gallery_images=82161,
+            gallery_ids=3060,
+            cameras=15,
+        ),
         "Wei et al., 'Person Transfer GAN to Bridge Domain Gap for Person Re-Identification', "
-        "CVPR 2018 (MSMT17_V1; REFERENCE 1.4)",
+        "CVPR 2018 (MSMT17_V1; docs/reference.md §1.4)",
     ),
     "cuhk03": PublishedStats(
-        DatasetStats(train_images=7365, train_ids=767, query_images=1400, query_ids=700,
-                     gallery_images=5332, gallery_ids=700, cameras=2),
+        DatasetStats(
+            train_images=7365,
+            train_ids=767,
+            query_images=1400,
+            query_ids=700,
+            gallery_images=5332,
+            gallery_ids=700,
+            cameras=2,
+        ),
         "Zhong et al., 'Re-ranking Person Re-identification with k-reciprocal Encoding', "
-        "CVPR 2017 (CUHK03-NP, detected boxes; REFERENCE 1.6)",
+        "CVPR 2017 (CUHK03-NP, detected boxes; docs/reference.md §1.6)",
     ),
     "cuhk02dg": PublishedStats(
         DatasetStats(images=7264, ids=1816, cameras=10),
         "Li and Wang, 'Locally Aligned Feature Transforms across Views', CVPR 2013 "
-        "(971+306+107+193+239 identities in P1-P5; REFERENCE 1.8)",
+        "(971+306+107+193+239 identities in P1-P5; docs/reference.md §1.8)",
     ),
     "cuhksysu": PublishedStats(
         DatasetStats(train_images=34574, train_ids=11934),
         "M3L, Zhao et al., 'Learning to Generalize Unseen Domains via Memory-based Multi-Source "
-        "Meta-Learning for Person Re-ID', CVPR 2021, Table 1 (REFERENCE 1.9)",
+        "Meta-Learning for Person Re-ID', CVPR 2021, Table 1 (docs/reference.md §1.9)",
         note="public sources disagree on this folder: 5,532 ids / 18,184 images (the official "
         "CUHK-SYSU training split) is also in use; the number of training classes follows your copy",
     ),
     "grid": PublishedStats(
         DatasetStats(images=1275, ids=250, cameras=8),
         "Loy et al., 'Multi-camera activity correlation analysis', CVPR 2009 (QMUL GRID: 250 "
-        "paired identities + 775 gallery distractors; REFERENCE 1.10)",
+        "paired identities + 775 gallery distractors; docs/reference.md §1.10)",
     ),
     "ilids": PublishedStats(
         DatasetStats(images=476, ids=119),
-        "Zheng et al., 'Associating Groups of People', BMVC 2009 (QMUL-iLIDS; REFERENCE 1.11)",
+        "Zheng et al., 'Associating Groups of People', BMVC 2009 (QMUL-iLIDS; docs/reference.md §1.11)",
     ),
     "prid": PublishedStats(
         DatasetStats(images=1134, ids=934, cameras=2),
         "Hirzer et al., 'Person Re-Identification by Descriptive and Discriminative "
         "Classification', SCIA 2011 (single shot: 385 people in view A, 749 in view B, 200 in both; "
-        "REFERENCE 1.12)",
+        "docs/reference.md §1.12)",
     ),
     "viper": PublishedStats(
         DatasetStats(images=1264, ids=632, cameras=2),
         "Gray et al., 'Evaluating Appearance Models for Recognition, Reacquisition, and "
-        "Tracking', PETS 2007 (REFERENCE 1.13)",
+        "Tracking', PETS 2007 (docs/reference.md §1.13)",
     ),
 }

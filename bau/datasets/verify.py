@@ -44,8 +44,9 @@ def decode_error(path: Path) -> str | None:
     return image_mode_problem(mode)
 
 
-def find_unreadable(paths: list[Path], workers: int,
-                    decoded: dict[Path, str | None] | None = None) -> list[dict[str, str]]:
+def find_unreadable(
+    paths: list[Path], workers: int, decoded: dict[Path, str | None] | None = None
+) -> list[dict[str, str]]:
     """``{"path", "error"}`` of every image that does not decode. Threads suffice: PIL releases
     the GIL while decoding. ``decoded`` caches results across datasets sharing a folder."""
     decoded = {} if decoded is None else decoded
@@ -59,8 +60,10 @@ def expected_counts(root: Path) -> tuple[dict[str, PublishedStats], str, list[st
     """(expected counts by folder-level name, where they come from, warnings)."""
     marker = root / SYNTHETIC_MARKER
     if not marker.is_file():
-        published = {name: PublishedStats(entry.stats, f"published: {entry.source}", entry.note)
-                     for name, entry in PUBLISHED.items()}
+        published = {
+            name: PublishedStats(entry.stats, f"published: {entry.source}", entry.note)
+            for name, entry in PUBLISHED.items()
+        }
         return published, "published", []
     content = read_json(marker)
     origin = f"bau.synth.expected_counts({content.get('scale')!r})"
@@ -70,9 +73,15 @@ def expected_counts(root: Path) -> tuple[dict[str, PublishedStats], str, list[st
             raise TypeError("the key is missing (markers written before bau synth recorded the counts)")
         table = {name: DatasetStats(**fields) for name, fields in recorded.items()}
     except TypeError as err:
-        return {}, origin, [f"{root} is a synthetic benchmark but its {marker.name} records no valid "
-                            f"'expected_counts' ({err}); counts were not checked. "
-                            f"Write the benchmark again with bau synth to record them"]
+        return (
+            {},
+            origin,
+            [
+                f"{root} is a synthetic benchmark but its {marker.name} records no valid "
+                f"'expected_counts' ({err}); counts were not checked. "
+                f"Write the benchmark again with bau synth to record them"
+            ],
+        )
     return {name: PublishedStats(stats, origin) for name, stats in table.items()}, origin, []
 
 
@@ -114,16 +123,23 @@ def _images_of(parser: DatasetParser, root: Path, errors: list[str]) -> list[Pat
     return paths
 
 
-def verify_dataset(name: str, root: Path, expected: Mapping[str, PublishedStats], workers: int,
-                   decoded: dict[Path, str | None] | None = None) -> dict:
+def verify_dataset(
+    name: str,
+    root: Path,
+    expected: Mapping[str, PublishedStats],
+    workers: int,
+    decoded: dict[Path, str | None] | None = None,
+) -> dict:
     parser = get_parser(name)
     errors = list(parser.layout.problems(root))
     warnings: list[str] = []
     paths = _images_of(parser, root, errors)
     log.info("%s: decoding %d images with %d threads", name, len(paths), workers)
     unreadable = find_unreadable(paths, workers, decoded)
-    errors += [f"{name}: cannot decode {bad['path']} ({bad['error']}); download or extract this file again"
-               for bad in unreadable]
+    errors += [
+        f"{name}: cannot decode {bad['path']} ({bad['error']}); download or extract this file again"
+        for bad in unreadable
+    ]
     counts = None
     if not errors:
         try:
@@ -171,8 +187,13 @@ def verify(names: Iterable[str], root: str | Path, workers: int | None = None) -
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     names = list_datasets()
-    parser.add_argument("datasets", nargs="+", metavar="DATASET", choices=names,
-                        help=f"datasets to check (each with its own parser's rules): {', '.join(names)}")
+    parser.add_argument(
+        "datasets",
+        nargs="+",
+        metavar="DATASET",
+        choices=names,
+        help=f"datasets to check (each with its own parser's rules): {', '.join(names)}",
+    )
     parser.add_argument("--data-root", required=True, type=Path, help="folder holding the dataset folders")
     parser.add_argument("--out", required=True, type=Path, help="JSON report to write")
     parser.add_argument("--workers", type=int, default=None, help="decoding threads (default: all cores)")
@@ -189,6 +210,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"  warning: {message}")
     print(f"report written to {args.out}")
     if not report["ok"]:
-        raise BauError(f"dataset check failed for {', '.join(n for n, e in report['datasets'].items() if e['errors'])}"
-                       f" (details above and in {args.out})")
+        raise BauError(
+            f"dataset check failed for {', '.join(n for n, e in report['datasets'].items() if e['errors'])}"
+            f" (details above and in {args.out})"
+        )
     return 0

@@ -1,4 +1,4 @@
-"""VIPeR (``viper``), REFERENCE 1.13 and section 8.
+"""VIPeR (``viper``), docs/reference.md §1.13 and section 8.
 
 ``VIPeR/{cam_a,cam_b}/*.bmp``: the i-th file of sorted cam_a and the i-th of sorted cam_b show
 person i. Each split: half of the persons for training (both images), the other half tested
@@ -32,8 +32,10 @@ LAYOUT = Layout(
 def read_images(root: Path) -> tuple[list[ImageItem], list[ImageItem]]:
     """(cam_a, cam_b) with pid = position in the sorted folder (the person index)."""
     LAYOUT.check(root)
-    cams = tuple([ImageItem(str(path), i, c) for i, path in enumerate(LAYOUT.image_paths(root, rel))]
-                 for c, rel in enumerate(LAYOUT.image_dirs))
+    cams = tuple(
+        [ImageItem(str(path), i, c) for i, path in enumerate(LAYOUT.image_paths(root, rel))]
+        for c, rel in enumerate(LAYOUT.image_dirs)
+    )
     if len(cams[0]) != len(cams[1]):
         raise DatasetError(
             f"viper: cam_a holds {len(cams[0])} images and cam_b {len(cams[1])}; the i-th images of both "

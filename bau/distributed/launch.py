@@ -36,12 +36,16 @@ def run_under_torchrun(nproc: int, argv: list[str]) -> int:
     if is_worker():
         raise RuntimeError(f"already a worker of a {env_world_size()}-process group")
     command = [
-        sys.executable, "-m", "torch.distributed.run",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
         f"--nproc-per-node={nproc}",
         "--nnodes=1",
         f"--rdzv-endpoint=127.0.0.1:{_free_port()}",
         "--rdzv-backend=c10d",
-        "-m", "bau", *argv,
+        "-m",
+        "bau",
+        *argv,
     ]
     log.info("starting %d training processes: %s", nproc, " ".join(command))
     return subprocess.run(command, check=False).returncode

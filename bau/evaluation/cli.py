@@ -30,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="target dataset name (e.g. market1501, grid)")
     parser.add_argument("--data-root", required=True, type=Path, help="folder holding the dataset folders")
     parser.add_argument("--splits-dir", type=Path, help="split files of grid/ilids/prid/viper (default: the run's)")
-    parser.add_argument("--split-seed", type=int, help="seed of the small datasets' splits (default: the run's, else 1)")
+    parser.add_argument(
+        "--split-seed", type=int, help="seed of the small datasets' splits (default: the run's, else 1)"
+    )
     parser.add_argument("--out", required=True, type=Path, help="metrics JSON to write")
     parser.add_argument("--save-features", type=Path, metavar="NPZ", help="also write split 0's features here")
     # The evaluation settings default to the checkpoint's run config (eval.*, data.workers),

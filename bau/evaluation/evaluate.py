@@ -153,9 +153,13 @@ def evaluate_model(
     }
 
 
-def _rank(view: ReIDDataset, feats: torch.Tensor, row: dict[str, int], options: EvalOptions, what: str) -> dict[str, Any]:
+def _rank(
+    view: ReIDDataset, feats: torch.Tensor, row: dict[str, int], options: EvalOptions, what: str
+) -> dict[str, Any]:
     if not view.query or not view.gallery:
-        raise DatasetError(f"{what}: {len(view.query)} query and {len(view.gallery)} gallery images; both must be non-empty")
+        raise DatasetError(
+            f"{what}: {len(view.query)} query and {len(view.gallery)} gallery images; both must be non-empty"
+        )
     q_index = torch.tensor([row[item.path] for item in view.query], device=feats.device)
     g_index = torch.tensor([row[item.path] for item in view.gallery], device=feats.device)
     try:

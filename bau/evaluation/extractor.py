@@ -1,9 +1,9 @@
 """``bau.FeatureExtractor``: normalised re-ID features of your own images from a checkpoint.
 
-    >>> import bau
-    >>> extractor = bau.FeatureExtractor("runs/p2_market/checkpoints/epoch_060.pth", device="auto")
-    >>> feats = extractor(["a.jpg", "b.jpg"])        # 2 x 2048 float32, unit rows
-    >>> float(feats[0] @ feats[1])                    # cosine similarity
+>>> import bau
+>>> extractor = bau.FeatureExtractor("runs/p2_market/checkpoints/epoch_060.pth", device="auto")
+>>> feats = extractor(["a.jpg", "b.jpg"])        # 2 x 2048 float32, unit rows
+>>> float(feats[0] @ feats[1])                    # cosine similarity
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ def extract_features(
     device = resolve_device(device)
     transform = build_test_transform(height, width)
     dataset = ImageDataset(images, transform)  # paths, items and PIL images, in any mix
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers, pin_memory=device.type == "cuda")
+    loader = DataLoader(
+        dataset, batch_size=batch_size, shuffle=False, num_workers=workers, pin_memory=device.type == "cuda"
+    )
     was_training = model.training
     model.eval()
     features = []

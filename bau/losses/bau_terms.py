@@ -1,4 +1,4 @@
-"""The BAU loss terms of one batch (REFERENCE 4.3), as in the reference code.
+"""The BAU loss terms of one batch (docs/reference.md §4.3), as in the reference code.
 
 Total: L = ID + Tri + lam * Align + Uniform + Domain, ID the identity loss
 (:mod:`bau.losses.identity`, the reference's CE by default), with Uniform and Domain the means of
@@ -99,7 +99,7 @@ def domain_uniformity_loss(
 
     Delta[i, n] = ||f_i - c_n||^2, plus 9,999,999 when prototype n is of another domain than
     sample i; each row sorted ascending keeps positions 1..B (B = f.size(0)): the nearest is
-    dropped whatever its class (REFERENCE 4.3, 7 item 4). With ``domain_specific=False`` every
+    dropped whatever its class (docs/reference.md §4.3, 7 item 4). With ``domain_specific=False`` every
     prototype counts as same-domain.
 
     Fewer prototypes than needed keep the reference's slicing: with fewer than B+1 same-domain

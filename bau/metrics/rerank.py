@@ -158,7 +158,9 @@ def _query_expansion(first_k2: torch.Tensor, v: sp.csr_matrix) -> sp.csr_matrix:
     """Each row of V replaced by the mean of V over the item's first ``k2`` neighbours."""
     n, k2 = first_k2.shape
     rows = np.repeat(np.arange(n), k2)
-    mean = sp.csr_matrix((np.full(n * k2, 1.0 / k2, dtype=np.float32), (rows, first_k2.reshape(-1).numpy())), shape=(n, n))
+    mean = sp.csr_matrix(
+        (np.full(n * k2, 1.0 / k2, dtype=np.float32), (rows, first_k2.reshape(-1).numpy())), shape=(n, n)
+    )
     return (mean @ v).tocsr()
 
 

@@ -1,4 +1,4 @@
-"""Re-ID models (REFERENCE 3): a registry of architectures sharing one head.
+"""Re-ID models (docs/reference.md §3): a registry of architectures sharing one head.
 
 - :func:`create_model` builds ``resnet50`` (the reference's), ``resnet18`` (same structure,
   for CPU runs), ``mobilenetv2`` (x1.4) or ``vitbase`` (ViT-B/16 at 256x128), with
@@ -49,7 +49,9 @@ def load_model(
     checkpoint = load_checkpoint(checkpoint_path)
     config = checkpoint.get("model_config")
     if not isinstance(config, dict) or "arch" not in config:
-        raise TrainingError(f"{checkpoint_path} has no model_config (arch, num_classes, height, width); was it written by bau train?")
+        raise TrainingError(
+            f"{checkpoint_path} has no model_config (arch, num_classes, height, width); was it written by bau train?"
+        )
     saved_classes = config["num_classes"]
     if num_classes not in (None, 0, saved_classes):
         raise TrainingError(
@@ -69,7 +71,7 @@ def load_model(
 
 
 def param_groups(model: torch.nn.Module, lr: float, weight_decay: float) -> list[dict[str, Any]]:
-    """One Adam group per trainable parameter, each with ``lr`` and ``weight_decay`` (REFERENCE 4.1 step 5).
+    """One Adam group per trainable parameter, each with ``lr`` and ``weight_decay`` (docs/reference.md §4.1 step 5).
 
     Every trainable parameter is decayed (BN affine, GeM p and classifier included); frozen
     ones (the BNNeck bias) are left out.

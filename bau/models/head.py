@@ -1,4 +1,4 @@
-"""The re-ID head shared by every backbone, and the model built around it (REFERENCE 3).
+"""The re-ID head shared by every backbone, and the model built around it (docs/reference.md §3).
 
 A :class:`ReIDModel` is ``base`` (backbone) -> ``pool`` -> flatten = ``emb`` -> ``bn_neck`` ->
 ``classifier``. Attribute names are the reference's (``base``, ``pool``, ``bn_neck``,

@@ -1,4 +1,4 @@
-"""MobileNetV2 x1.4 (REFERENCE 3.2) through timm's ``mobilenetv2_140``: features -> GeM -> BNNeck(1792).
+"""MobileNetV2 x1.4 (docs/reference.md §3.2) through timm's ``mobilenetv2_140``: features -> GeM -> BNNeck(1792).
 
 Deliberate difference: the reference uses Torchreid's MobileNetV2 and its ImageNet file
 ``mobilenetv2_1.4-bc1cc36b.pth``; timm's network rounds channel widths to multiples of 8

@@ -1,4 +1,4 @@
-"""Generalised-mean (GeM) pooling with a learnable exponent (REFERENCE 3.1)."""
+"""Generalised-mean (GeM) pooling with a learnable exponent (docs/reference.md §3.1)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,9 @@ def list_models() -> list[str]:
     return sorted(_BUILDERS)
 
 
-def create_model(arch: str, num_classes: int, *, pretrained: str = "none", height: int = 256, width: int = 128) -> ReIDModel:
+def create_model(
+    arch: str, num_classes: int, *, pretrained: str = "none", height: int = 256, width: int = 128
+) -> ReIDModel:
     """Build ``arch`` for ``num_classes`` identities (0: no classifier) at ``height`` x ``width`` input.
 
     ``pretrained``: ``none`` (random initialisation), ``imagenet`` (torchvision / timm weights,

@@ -1,9 +1,9 @@
-"""ResNet-50 of the reference (REFERENCE 3.1) and ResNet-18 with the same structure (CPU runs).
+"""ResNet-50 of the reference (docs/reference.md §3.1) and ResNet-18 with the same structure (CPU runs).
 
 ``base`` = conv1, bn1, relu, maxpool, layer1, IN, layer2, IN, layer3, IN, layer4, GeM, with
 last stride 1 and InstanceNorm2d(affine=False) after stages 1-3; ``pool`` = a second GeM on
 the already pooled 1x1 map. That second GeM is a mathematical identity kept for checkpoint
-compatibility (REFERENCE 7 item 6).
+compatibility (docs/reference.md §7 item 6).
 
 State-dict keys equal the reference's without DataParallel's ``module.`` prefix:
 

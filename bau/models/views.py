@@ -1,4 +1,4 @@
-"""Forwarding the weak and strong views with the reference's BatchNorm semantics (REFERENCE 7 item 1).
+"""Forwarding the weak and strong views with the reference's BatchNorm semantics (docs/reference.md §7 item 1).
 
 The reference concatenates the two views and runs them through DataParallel on two GPUs: the
 weak views land on GPU 0 and the strong views on GPU 1, so every BatchNorm (backbone and

@@ -1,4 +1,4 @@
-"""ViT-B/16 of TransReID as the reference uses it (REFERENCE 3.3), built with timm.
+"""ViT-B/16 of TransReID as the reference uses it (docs/reference.md §3.3), built with timm.
 
 Input ``height`` x ``width`` (256x128), patch 16 and stride 16 (16x8 patches + CLS), depth 12,
 12 heads, qkv bias, LayerNorm eps 1e-6, drop path 0.1 (linear over the blocks), no SIE. The

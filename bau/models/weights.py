@@ -84,7 +84,9 @@ def read_weights_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         ) from err
     state = _unwrap_state_dict(obj)
     if not state:
-        raise ConfigError(f"model.pretrained: {path} holds no tensors (expected a state dict of parameter name -> tensor)")
+        raise ConfigError(
+            f"model.pretrained: {path} holds no tensors (expected a state dict of parameter name -> tensor)"
+        )
     return state
 
 

@@ -1,4 +1,4 @@
-"""The reference's RandomErasing (REFERENCE 2.5), applied to the normalised tensor.
+"""The reference's RandomErasing (docs/reference.md §2.5), applied to the normalised tensor.
 
 Not torchvision's RandomErasing, which has other defaults (scale up to 0.33, a log-uniform
 aspect ratio, fill 0, other rounding). The fill values are the ImageNet *mean* written as raw

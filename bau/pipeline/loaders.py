@@ -1,4 +1,4 @@
-"""Datasets over image files and the iteration-based training loader (REFERENCE 2.7-2.9).
+"""Datasets over image files and the iteration-based training loader (docs/reference.md §2.7-2.9).
 
 Reproducible batches: the trainer calls, at the start of every epoch (0-based ``epoch``)::
 

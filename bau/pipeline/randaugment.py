@@ -1,4 +1,4 @@
-"""RandAugment as the reference uses it (REFERENCE 2.4): an ildoonet-style op list, not torchvision's.
+"""RandAugment as the reference uses it (docs/reference.md §2.4): an ildoonet-style op list, not torchvision's.
 
 Each call applies ``n`` ops drawn uniformly *with replacement* from the 16 ops of
 :data:`AUGMENT_LIST`, at one fixed magnitude ``m`` on a 0-30 scale. The reference runs it on the

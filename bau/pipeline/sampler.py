@@ -1,4 +1,4 @@
-"""Identity sampler: batches of P identities x K consecutive images (REFERENCE 2.8).
+"""Identity sampler: batches of P identities x K consecutive images (docs/reference.md §2.8).
 
 The algorithm is the reference's (Torchreid's). Its randomness comes from a NumPy generator
 seeded by ``(seed, epoch, pass index)`` only, so a resumed run sees the same batches:

@@ -1,4 +1,4 @@
-"""Image transforms of training (weak and strong views) and testing (REFERENCE 2.1-2.6).
+"""Image transforms of training (weak and strong views) and testing (docs/reference.md §2.1-2.6).
 
 Every transform maps a PIL RGB image to a normalised float32 tensor C x H x W. All their
 randomness comes from torch's global generator (torchvision's transforms, RandAugment,
@@ -45,12 +45,12 @@ def _flip_pad_crop(height: int, width: int) -> list[Callable]:
 
 
 def build_test_transform(height: int, width: int) -> Transform:
-    """Resize (bicubic), to tensor, normalise: no flip, no crop (REFERENCE 2.6)."""
+    """Resize (bicubic), to tensor, normalise: no flip, no crop (docs/reference.md §2.6)."""
     return T.Compose([_resize(height, width), *_to_normalised_tensor()])
 
 
 def build_weak_transform(height: int, width: int) -> Transform:
-    """Resize, flip, pad 10, random crop, to tensor, normalise (REFERENCE 2.2)."""
+    """Resize, flip, pad 10, random crop, to tensor, normalise (docs/reference.md §2.2)."""
     return T.Compose([_resize(height, width), *_flip_pad_crop(height, width), *_to_normalised_tensor()])
 
 
@@ -64,7 +64,7 @@ def build_strong_transform(
     erasing: bool = True,
 ) -> Transform:
     """The weak view plus RandAugment, ColorJitter and RandomErasing, each applied with
-    probability ``prob`` and each switchable (REFERENCE 2.3, exact order).
+    probability ``prob`` and each switchable (docs/reference.md §2.3, exact order).
 
     RandAugment comes first, on the original-resolution image: its translations are fractions of
     the original size, as in the reference.

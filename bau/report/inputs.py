@@ -1,6 +1,6 @@
 """Reading the files the figures are drawn from, with errors that name the file.
 
-- training losses: RUN_DIR/losses.jsonl (one record per iteration, see CONTRACTS.md);
+- training losses: RUN_DIR/losses.jsonl (one record per iteration, written by bau.training.runlog);
 - features: the npz of ``bau evaluate --save-features`` (feats, pids, camids, paths, is_query);
 - metrics: the metrics JSON of ``bau evaluate``;
 - where a file sits in the results layout (``<protocol>/<target or run>/<method>/FILE``),

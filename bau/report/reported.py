@@ -45,8 +45,7 @@ def load_reported(path: str | os.PathLike) -> pd.DataFrame:
     if bad_metric.any():
         first = bad_metric.idxmax()
         raise ConfigError(
-            f"{path}, line {line[first]}: metric '{frame.at[first, 'metric']}' is not one of "
-            f"{', '.join(METRIC_LABELS)}"
+            f"{path}, line {line[first]}: metric '{frame.at[first, 'metric']}' is not one of {', '.join(METRIC_LABELS)}"
         )
     values = pd.to_numeric(frame["value"].replace("", None), errors="coerce")
     unparsed = values.isna() & (frame["value"] != "")

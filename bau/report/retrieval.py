@@ -2,7 +2,7 @@
 identity, red = another one; one row per (query, method), so methods can be compared on
 the same queries.
 
-Ranking follows the evaluation (REFERENCE section 5): squared Euclidean distance on the
+Ranking follows the evaluation (docs/reference.md §5): squared Euclidean distance on the
 normalised features, gallery images of the query's identity seen by the query's camera
 removed.
 """

@@ -30,6 +30,7 @@ class Table:
     caption: str
     frame: pd.DataFrame
 
+
 # Characters LaTeX treats specially, then the Unicode symbols the tables use.
 _LATEX_ESCAPES = str.maketrans(
     {

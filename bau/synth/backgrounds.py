@@ -70,7 +70,9 @@ def _silhouettes(draw, rng, w: int, horizon: int, count: int) -> None:
         y = horizon + rng.uniform(-0.1, 0.2) * hh
         ww = hh * 0.28
         draw.rectangle((x - ww, y - hh * 0.75, x + ww, y), fill=_pick(rng, palette, 25))
-        draw.ellipse((x - ww * 0.6, y - hh, x + ww * 0.6, y - hh * 0.75), fill=_pick(rng, [(200, 160, 130), (120, 85, 60)]))
+        draw.ellipse(
+            (x - ww * 0.6, y - hh, x + ww * 0.6, y - hh * 0.75), fill=_pick(rng, [(200, 160, 130), (120, 85, 60)])
+        )
 
 
 def _campus(draw, rng, w, h, horizon):  # Market-1501
@@ -112,7 +114,9 @@ def _concrete(draw, rng, w, h, horizon):  # CUHK03
     draw.rectangle((0, 0, w, horizon), fill=_pick(rng, [(215, 215, 210), (195, 195, 190)]))
     for _ in range(int(rng.integers(1, 3))):
         x = rng.uniform(0, w)
-        draw.rectangle((x, horizon * 0.3, x + rng.uniform(30, 70), horizon), fill=_pick(rng, [(40, 40, 45), (70, 60, 55)]))
+        draw.rectangle(
+            (x, horizon * 0.3, x + rng.uniform(30, 70), horizon), fill=_pick(rng, [(40, 40, 45), (70, 60, 55)])
+        )
     draw.rectangle((0, horizon, w, h), fill=_pick(rng, [(130, 130, 128), (150, 145, 140)]))
     shade = [(rng.uniform(0, w), 0), (w, 0), (w, h), (rng.uniform(0, w), h)]
     draw.polygon(shade, fill=_pick(rng, [(95, 95, 98)], 10))
@@ -130,17 +134,24 @@ def _street(draw, rng, w, h, horizon):  # CUHK-SYSU
     x = 0.0
     while x < w:
         bw = rng.uniform(0.15, 0.4) * w
-        shop = _pick(rng, [(200, 40, 40), (40, 120, 200), (240, 200, 40), (40, 160, 80), (230, 120, 30), (160, 60, 160)], 30)
+        shop = _pick(
+            rng, [(200, 40, 40), (40, 120, 200), (240, 200, 40), (40, 160, 80), (230, 120, 30), (160, 60, 160)], 30
+        )
         draw.rectangle((x, 0, x + bw, horizon), fill=shop)
-        draw.rectangle((x + 4, horizon * 0.1, x + bw - 4, horizon * 0.3), fill=_pick(rng, [(250, 250, 240), (20, 20, 20)]))
+        draw.rectangle(
+            (x + 4, horizon * 0.1, x + bw - 4, horizon * 0.3), fill=_pick(rng, [(250, 250, 240), (20, 20, 20)])
+        )
         x += bw
     _silhouettes(draw, rng, w, horizon, int(rng.integers(2, 6)))
     draw.rectangle((0, horizon, w, h), fill=_pick(rng, [(100, 95, 95), (130, 125, 120)]))
     if rng.random() < 0.5:
         y = horizon + 15
         x = rng.uniform(-50, w - 40)
-        draw.rounded_rectangle((x, y, x + rng.uniform(80, 200), y + 45), 12,
-                               fill=_pick(rng, [(200, 30, 30), (230, 230, 230), (30, 30, 30), (40, 70, 150)]))
+        draw.rounded_rectangle(
+            (x, y, x + rng.uniform(80, 200), y + 45),
+            12,
+            fill=_pick(rng, [(200, 30, 30), (230, 230, 230), (30, 30, 30), (40, 70, 150)]),
+        )
 
 
 def _underground(draw, rng, w, h, horizon):  # GRID
@@ -153,8 +164,10 @@ def _underground(draw, rng, w, h, horizon):  # GRID
     for y in range(int(horizon * 0.25), int(horizon), step):
         draw.line([(0, y), (w, y)], fill=_jitter(rng, wall, 25), width=1)
     if rng.random() < 0.7:
-        draw.rectangle((rng.uniform(0, w / 2), horizon * 0.4, rng.uniform(w / 2, w), horizon * 0.55),
-                       fill=_pick(rng, [(180, 30, 30), (30, 40, 140)]))
+        draw.rectangle(
+            (rng.uniform(0, w / 2), horizon * 0.4, rng.uniform(w / 2, w), horizon * 0.55),
+            fill=_pick(rng, [(180, 30, 30), (30, 40, 140)]),
+        )
     draw.rectangle((0, horizon, w, h), fill=_pick(rng, [(90, 88, 80), (70, 70, 68)]))
     y = horizon + rng.uniform(0.2, 0.6) * (h - horizon)
     draw.rectangle((0, y, w, y + 8), fill=(200, 180, 40))
@@ -162,9 +175,12 @@ def _underground(draw, rng, w, h, horizon):  # GRID
 
 def _hall(draw, rng, w, h, horizon):  # QMUL-iLIDS
     draw.rectangle((0, 0, w, horizon), fill=_pick(rng, [(190, 170, 140), (170, 160, 150)]))
-    for k in range(int(rng.integers(2, 5))):
+    for _ in range(int(rng.integers(2, 5))):
         x = rng.uniform(0, w)
-        draw.rectangle((x, horizon * 0.05, x + rng.uniform(30, 80), horizon * 0.7), fill=_pick(rng, [(235, 235, 225), (215, 225, 235)], 8))
+        draw.rectangle(
+            (x, horizon * 0.05, x + rng.uniform(30, 80), horizon * 0.7),
+            fill=_pick(rng, [(235, 235, 225), (215, 225, 235)], 8),
+        )
     _silhouettes(draw, rng, w, horizon, int(rng.integers(4, 9)))
     draw.rectangle((0, horizon, w, h), fill=_pick(rng, [(185, 160, 120), (160, 140, 110)]))
     _tiles(draw, horizon, w, h, (150, 128, 95), rng)
@@ -195,9 +211,16 @@ def _outdoor(draw, rng, w, h, horizon):  # VIPeR: every camera looks at a differ
 
 
 FAMILIES: dict[str, Painter] = {
-    "campus": _campus, "city": _city, "indoor": _indoor, "concrete": _concrete,
-    "campus_stone": _campus_stone, "street": _street, "underground": _underground,
-    "hall": _hall, "road": _road, "outdoor": _outdoor,
+    "campus": _campus,
+    "city": _city,
+    "indoor": _indoor,
+    "concrete": _concrete,
+    "campus_stone": _campus_stone,
+    "street": _street,
+    "underground": _underground,
+    "hall": _hall,
+    "road": _road,
+    "outdoor": _outdoor,
 }
 
 

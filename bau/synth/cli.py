@@ -11,8 +11,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--out", metavar="DIR", help="data root to write the nine dataset folders into")
     target.add_argument("--preview", metavar="FILE.png", help="draw a labelled sample grid instead")
-    parser.add_argument("--scale", choices=list(SCALES), default="tiny",
-                        help="dataset sizes: tiny (default pipeline), small, medium (default: %(default)s)")
+    parser.add_argument(
+        "--scale",
+        choices=list(SCALES),
+        default="tiny",
+        help="dataset sizes: tiny (default pipeline), small, medium (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all available cores)")
 
@@ -31,6 +35,8 @@ def main(args: argparse.Namespace) -> int:
     from bau.synth.generator import generate
 
     counts = generate(args.out, scale=args.scale, seed=args.seed, workers=args.workers)
-    print(f"wrote {sum(counts.values())} images ({args.scale}, seed {args.seed}) to {args.out}: "
-          + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    print(
+        f"wrote {sum(counts.values())} images ({args.scale}, seed {args.seed}) to {args.out}: "
+        + ", ".join(f"{name} {n}" for name, n in counts.items())
+    )
     return 0

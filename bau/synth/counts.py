@@ -27,9 +27,12 @@ def _market_like(plan: DatasetPlan) -> DatasetStats:
 
     train, query, gallery = folder("bounding_box_train"), folder("query"), folder("bounding_box_test")
     return DatasetStats(
-        train_images=len(train), train_ids=len({_pid(s) for s in train}),
-        query_images=len(query), query_ids=len({_pid(s) for s in query}),
-        gallery_images=len(gallery), gallery_ids=len({_pid(s) for s in gallery}),
+        train_images=len(train),
+        train_ids=len({_pid(s) for s in train}),
+        query_images=len(query),
+        query_ids=len({_pid(s) for s in query}),
+        gallery_images=len(gallery),
+        gallery_ids=len({_pid(s) for s in gallery}),
         cameras=len({s.camera for s in kept}),
     )
 

@@ -61,7 +61,10 @@ class FigurePainter:
         y0, y1 = self.shoulder_y, self.hip_y + 0.02 * F
         x0, x1 = self.torso_edges(y0, top_half, bottom_half)
         x2, x3 = self.torso_edges(y1, top_half, bottom_half)
-        self.poly([(x0, y0 + 0.02 * F), (x0 + 0.03 * F, y0), (x1 - 0.03 * F, y0), (x1, y0 + 0.02 * F), (x3, y1), (x2, y1)], p.top)
+        self.poly(
+            [(x0, y0 + 0.02 * F), (x0 + 0.03 * F, y0), (x1 - 0.03 * F, y0), (x1, y0 + 0.02 * F), (x3, y1), (x2, y1)],
+            p.top,
+        )
         edges = lambda y: self.torso_edges(y, top_half, bottom_half)  # noqa: E731
         self.pattern(view, edges, y0, y1)
 
@@ -72,7 +75,12 @@ class FigurePainter:
 
         def band(ya: float, yb: float, ta: float = 0.0, tb: float = 1.0) -> list[tuple[float, float]]:
             (la, ra), (lb, rb) = edges(ya), edges(yb)
-            return [(la + ta * (ra - la), ya), (la + tb * (ra - la), ya), (lb + tb * (rb - lb), yb), (lb + ta * (rb - lb), yb)]
+            return [
+                (la + ta * (ra - la), ya),
+                (la + tb * (ra - la), ya),
+                (lb + tb * (rb - lb), yb),
+                (lb + ta * (rb - lb), yb),
+            ]
 
         if kind in ("stripes", "check"):
             period = 0.045 * F
@@ -89,7 +97,9 @@ class FigurePainter:
                 if kind == "stripes":
                     y += period / 2
         elif kind == "split" and view != "side":
-            self.d.polygon(band(y0 + 0.01 * F, y1, 0.5, 1.0) if view == "front" else band(y0 + 0.01 * F, y1, 0.0, 0.5), fill=second)
+            self.d.polygon(
+                band(y0 + 0.01 * F, y1, 0.5, 1.0) if view == "front" else band(y0 + 0.01 * F, y1, 0.0, 0.5), fill=second
+            )
         elif kind == "logo" and view == "front":
             r = 0.04 * F
             cy = y0 + 0.11 * F
@@ -115,7 +125,9 @@ class FigurePainter:
         self.d.ellipse((wrist[0] - r, wrist[1] - r, wrist[0] + r, wrist[1] + r * 1.2), fill=skin)
         return wrist
 
-    def leg(self, hip, angle_deg: float, bend_deg: float, colour_factor: float, side: bool, shorten: float = 0.0) -> None:
+    def leg(
+        self, hip, angle_deg: float, bend_deg: float, colour_factor: float, side: bool, shorten: float = 0.0
+    ) -> None:
         """One leg from ``hip``; ``shorten`` lifts the foot (a step seen from the front)."""
         F, p = self.F, self.p
         width = 0.072 * F * math.sqrt(self.b)
@@ -149,7 +161,10 @@ class FigurePainter:
         half_top = (0.095 if view != "side" else 0.065) * F * b
         half_hem = (0.14 if view != "side" else 0.1) * F * b
         y0, y1 = self.waist_y, self.top + 0.72 * F
-        self.poly([(self.cx - half_top, y0), (self.cx + half_top, y0), (self.cx + half_hem, y1), (self.cx - half_hem, y1)], self.p.bottom)
+        self.poly(
+            [(self.cx - half_top, y0), (self.cx + half_top, y0), (self.cx + half_hem, y1), (self.cx - half_hem, y1)],
+            self.p.bottom,
+        )
 
     def head(self, view: str) -> None:
         F, p, cx = self.F, self.p, self.cx
@@ -161,16 +176,22 @@ class FigurePainter:
         neck = 0.026 * F
         self.d.rectangle((cx - neck, cy + ry * 0.6, cx + neck, self.shoulder_y + 0.01 * F), fill=_shade(p.skin, 0.9))
         if p.hair_style == "long" and view == "side":
-            self.d.rounded_rectangle((hx - rx * 1.15, cy - ry * 0.5, hx + 0.2 * rx, self.shoulder_y + 0.07 * F), radius=rx * 0.5, fill=p.hair)
+            self.d.rounded_rectangle(
+                (hx - rx * 1.15, cy - ry * 0.5, hx + 0.2 * rx, self.shoulder_y + 0.07 * F), radius=rx * 0.5, fill=p.hair
+            )
         elif p.hair_style == "long" and view == "front":  # two strands framing the face, over the shoulders
             for x0, x1 in ((hx - rx * 1.2, hx - rx * 0.5), (hx + rx * 0.5, hx + rx * 1.2)):
-                self.d.rounded_rectangle((x0, cy - ry * 0.5, x1, self.shoulder_y + 0.07 * F), radius=rx * 0.3, fill=p.hair)
+                self.d.rounded_rectangle(
+                    (x0, cy - ry * 0.5, x1, self.shoulder_y + 0.07 * F), radius=rx * 0.3, fill=p.hair
+                )
         self.ellipse(head_box, p.skin)
         hair = p.hair if p.hair_style != "bald" else _shade(p.skin, 0.85)
         if view == "back":
             self.d.ellipse(hair_box, fill=hair)
             if p.hair_style == "long":
-                self.d.rounded_rectangle((hx - rx * 1.05, cy, hx + rx * 1.05, self.shoulder_y + 0.09 * F), radius=rx * 0.5, fill=p.hair)
+                self.d.rounded_rectangle(
+                    (hx - rx * 1.05, cy, hx + rx * 1.05, self.shoulder_y + 0.09 * F), radius=rx * 0.5, fill=p.hair
+                )
         elif view == "front":
             if p.hair_style != "bald":
                 self.d.chord(hair_box, 180, 360, fill=hair)
@@ -182,7 +203,10 @@ class FigurePainter:
         else:
             if p.hair_style != "bald":
                 self.d.pieslice(hair_box, 95, 345, fill=hair)
-            self.d.polygon([(hx + rx * 0.9, cy - ry * 0.1), (hx + rx * 1.25, cy + ry * 0.2), (hx + rx * 0.9, cy + ry * 0.3)], fill=p.skin)
+            self.d.polygon(
+                [(hx + rx * 0.9, cy - ry * 0.1), (hx + rx * 1.25, cy + ry * 0.2), (hx + rx * 0.9, cy + ry * 0.3)],
+                fill=p.skin,
+            )
             e = max(1.0, 0.006 * F)
             ex = hx + 0.028 * F
             self.d.ellipse((ex - e, cy - e, ex + e, cy + e), fill=(30, 20, 20))
@@ -209,15 +233,34 @@ class FigurePainter:
         if view == "back":
             half = 0.085 * F * b
             y0, y1 = self.shoulder_y + 0.03 * F, self.waist_y - 0.02 * F
-            self.d.rounded_rectangle((self.cx - half, y0, self.cx + half, y1), radius=0.03 * F, fill=bag, outline=_shade(bag, 0.55), width=self.line)
-            self.d.rounded_rectangle((self.cx - half * 0.7, y0 + 0.5 * (y1 - y0), self.cx + half * 0.7, y1 - 0.02 * F), radius=0.015 * F, fill=_shade(bag, 0.78))
+            self.d.rounded_rectangle(
+                (self.cx - half, y0, self.cx + half, y1),
+                radius=0.03 * F,
+                fill=bag,
+                outline=_shade(bag, 0.55),
+                width=self.line,
+            )
+            self.d.rounded_rectangle(
+                (self.cx - half * 0.7, y0 + 0.5 * (y1 - y0), self.cx + half * 0.7, y1 - 0.02 * F),
+                radius=0.015 * F,
+                fill=_shade(bag, 0.78),
+            )
         elif view == "front":
             strap = 0.022 * F
             for sx in (-0.065 * F * b, 0.065 * F * b):
-                self.d.rectangle((self.cx + sx - strap / 2, self.shoulder_y, self.cx + sx + strap / 2, self.shoulder_y + 0.2 * F), fill=_shade(bag, 0.8))
+                self.d.rectangle(
+                    (self.cx + sx - strap / 2, self.shoulder_y, self.cx + sx + strap / 2, self.shoulder_y + 0.2 * F),
+                    fill=_shade(bag, 0.8),
+                )
         else:  # side: the pack sticks out behind the back (drawn before the torso)
             x1 = self.cx - 0.04 * F * b
-            self.d.rounded_rectangle((x1 - 0.08 * F, self.shoulder_y + 0.03 * F, x1 + 0.02 * F, self.waist_y - 0.03 * F), radius=0.025 * F, fill=bag, outline=_shade(bag, 0.55), width=self.line)
+            self.d.rounded_rectangle(
+                (x1 - 0.08 * F, self.shoulder_y + 0.03 * F, x1 + 0.02 * F, self.waist_y - 0.03 * F),
+                radius=0.025 * F,
+                fill=bag,
+                outline=_shade(bag, 0.55),
+                width=self.line,
+            )
 
     def shoulder_bag(self, view: str) -> None:
         F, b, p = self.F, self.b, self.p
@@ -225,19 +268,34 @@ class FigurePainter:
         sign = 1 if view != "back" else -1
         strap = max(2, int(0.016 * F))
         hip_x = self.cx + sign * 0.1 * F * b
-        self.d.line([(self.cx - sign * 0.08 * F * b, self.shoulder_y + 0.005 * F), (hip_x, self.waist_y - 0.03 * F)], fill=_shade(bag, 0.75), width=strap)
+        self.d.line(
+            [(self.cx - sign * 0.08 * F * b, self.shoulder_y + 0.005 * F), (hip_x, self.waist_y - 0.03 * F)],
+            fill=_shade(bag, 0.75),
+            width=strap,
+        )
         if view == "side":
             box = (self.cx - 0.05 * F, self.waist_y - 0.06 * F, self.cx + 0.05 * F, self.waist_y + 0.05 * F)
         else:
             x = hip_x + sign * 0.01 * F
-            box = (min(x, x + sign * 0.08 * F), self.waist_y - 0.05 * F, max(x, x + sign * 0.08 * F), self.waist_y + 0.06 * F)
+            box = (
+                min(x, x + sign * 0.08 * F),
+                self.waist_y - 0.05 * F,
+                max(x, x + sign * 0.08 * F),
+                self.waist_y + 0.06 * F,
+            )
         self.d.rounded_rectangle(box, radius=0.012 * F, fill=bag, outline=_shade(bag, 0.55), width=self.line)
 
     def handbag(self, wrist: tuple[float, float]) -> None:
         F, bag = self.F, self.p.bag_colour
         x, y = wrist
         self.d.line([(x, y), (x, y + 0.03 * F)], fill=_shade(bag, 0.6), width=max(1, int(0.008 * F)))
-        self.d.rounded_rectangle((x - 0.045 * F, y + 0.02 * F, x + 0.045 * F, y + 0.1 * F), radius=0.01 * F, fill=bag, outline=_shade(bag, 0.55), width=self.line)
+        self.d.rounded_rectangle(
+            (x - 0.045 * F, y + 0.02 * F, x + 0.045 * F, y + 0.1 * F),
+            radius=0.01 * F,
+            fill=bag,
+            outline=_shade(bag, 0.55),
+            width=self.line,
+        )
 
     # -- the whole figure ---------------------------------------------------------------
     def draw(self, view: str, phase: float) -> None:

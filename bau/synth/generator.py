@@ -114,10 +114,25 @@ def generate(out: str | os.PathLike, scale: str = "tiny", seed: int = 1, workers
     # prid_shared_ids: the PRID parser's S (persons seen by both cameras; 200 in the real data).
     # expected_counts: what bau verify compares, recorded here so it never imports bau.synth.
     counts_table = {name: dataclasses.asdict(stats) for name, stats in expected_counts(scale).items()}
-    write_json(out / MARKER, {"scale": scale, "seed": int(seed), "bau_version": __version__,
-                              "prid_shared_ids": scale_size(scale).prid[0], "expected_counts": counts_table})
+    write_json(
+        out / MARKER,
+        {
+            "scale": scale,
+            "seed": int(seed),
+            "bau_version": __version__,
+            "prid_shared_ids": scale_size(scale).prid[0],
+            "expected_counts": counts_table,
+        },
+    )
     shutil.rmtree(staging)
     counts = {plan.name: len(plan.images) for plan in plans}
-    log.info("wrote %d synthetic images (%s, seed %d) to %s in %.1f s with %d workers",
-             sum(counts.values()), scale, seed, out, time.perf_counter() - start, workers)
+    log.info(
+        "wrote %d synthetic images (%s, seed %d) to %s in %.1f s with %d workers",
+        sum(counts.values()),
+        scale,
+        seed,
+        out,
+        time.perf_counter() - start,
+        workers,
+    )
     return counts

@@ -1,7 +1,7 @@
 """The nine datasets' on-disk layouts: folders, file names, formats and who appears where.
 
 Each planner lists the images of one dataset (path, identity, camera) in the real layout of
-REFERENCE section 1, at the size of a scale. Image counts, identity counts and camera
+docs/reference.md §1, at the size of a scale. Image counts, identity counts and camera
 coverage depend on the scale only; the seed changes which cameras a person is seen in and
 GRID's .mat splits, never a count (``bau verify`` checks them against
 ``bau.synth.expected_counts``). Identity keys are namespaced per dataset, so no person
@@ -118,8 +118,9 @@ def _cameras_of(i: int, num_cameras: int, k: int, rng: np.random.Generator) -> l
     return [first, *(int(c) for c in rng.choice(others, size=k - 1, replace=False))]
 
 
-def _market_like(name: str, base: str, size: MarketLikeSize, seed: int, num_cameras: int,
-                 file_name: Callable[[int, int, int], str]) -> DatasetPlan:
+def _market_like(
+    name: str, base: str, size: MarketLikeSize, seed: int, num_cameras: int, file_name: Callable[[int, int, int], str]
+) -> DatasetPlan:
     """Train, query and gallery folders under ``base``; ``file_name(pid, cam0, n)`` with n unique."""
     plan = DatasetPlan(name, base.split("/")[0])
     rng = derive_rng(seed, name, _PLAN)
@@ -179,7 +180,11 @@ def plan_cuhk02(size: ScaleSize, seed: int) -> DatasetPlan:
         for pid in range(1, ids + 1):
             for cam in (1, 2):
                 for j in range(2):
-                    plan.add(f"cuhk02/Dataset/{pair}/cam{cam}/{pid:04d}_{(cam - 1) * 2 + j + 1:02d}.png", (pair, pid), 2 * k + cam - 1)
+                    plan.add(
+                        f"cuhk02/Dataset/{pair}/cam{cam}/{pid:04d}_{(cam - 1) * 2 + j + 1:02d}.png",
+                        (pair, pid),
+                        2 * k + cam - 1,
+                    )
     return plan
 
 
@@ -214,7 +219,9 @@ def plan_grid(size: ScaleSize, seed: int) -> DatasetPlan:
         cam = j % 8
         plan.add(f"underground_reid/gallery/{name(0, cam)}", ("distractor", j), cam)
     train_sets = [np.sort(rng.choice(np.arange(1, ids + 1), size=ids // 2, replace=False)) for _ in range(GRID_SPLITS)]
-    plan.extra_files["underground_reid/features_and_partitions.mat"] = lambda path: write_grid_partitions(path, train_sets, ids)
+    plan.extra_files["underground_reid/features_and_partitions.mat"] = lambda path: write_grid_partitions(
+        path, train_sets, ids
+    )
     return plan
 
 
@@ -227,8 +234,11 @@ def write_grid_partitions(path: Path, train_sets: list[np.ndarray], ids: int) ->
     for k, train in enumerate(train_sets):
         test = np.setdiff1d(np.arange(1, ids + 1), train)
         record = np.empty((1, 1), dtype=fields)
-        record[0, 0] = (test.reshape(1, -1).astype(np.float64), test.reshape(1, -1).astype(np.float64),
-                        train.reshape(1, -1).astype(np.float64))
+        record[0, 0] = (
+            test.reshape(1, -1).astype(np.float64),
+            test.reshape(1, -1).astype(np.float64),
+            train.reshape(1, -1).astype(np.float64),
+        )
         cells[0, k] = record
     with atomic_open(path, "wb") as handle:
         scipy.io.savemat(handle, {"trainIdxAll": cells})
@@ -284,8 +294,10 @@ PLANNERS: dict[str, Callable[[ScaleSize, int], DatasetPlan]] = {
 
 def scale_size(scale: str) -> ScaleSize:
     if scale not in SCALES:
-        raise ConfigError(f"unknown synthetic scale {scale!r} (data.synth_scale, bau synth --scale, or the "
-                          f"'scale' of {SYNTHETIC_MARKER}); choose one of {', '.join(SCALES)}")
+        raise ConfigError(
+            f"unknown synthetic scale {scale!r} (data.synth_scale, bau synth --scale, or the "
+            f"'scale' of {SYNTHETIC_MARKER}); choose one of {', '.join(SCALES)}"
+        )
     return SCALES[scale]
 
 

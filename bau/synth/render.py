@@ -85,8 +85,17 @@ def _scene_crop(scene: np.ndarray, rng: np.random.Generator, width: int, height:
     return Image.fromarray(window).resize((width, height), Image.BILINEAR)
 
 
-def _draw_figure(canvas: Image.Image, person: Identity, view: str, phase: float, cx: float, feet_y: float, fig_h: float,
-                 light: float, facing_left: bool) -> None:
+def _draw_figure(
+    canvas: Image.Image,
+    person: Identity,
+    view: str,
+    phase: float,
+    cx: float,
+    feet_y: float,
+    fig_h: float,
+    light: float,
+    facing_left: bool,
+) -> None:
     """Draw the person on its own layer, light it from one side, composite onto the canvas."""
     width, height = canvas.size
     layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
@@ -122,19 +131,34 @@ def _occluder(canvas: Image.Image, rng: np.random.Generator, seed: int, dataset:
         top = rng.uniform(0.6, 0.82) * height
         x0 = rng.uniform(-0.3, 0.5) * width
         colour = tuple(int(c) for c in rng.integers(20, 200, 3))
-        draw.rounded_rectangle((x0, top, x0 + rng.uniform(0.4, 0.9) * width, height * 1.05), radius=0.04 * width, fill=colour,
-                               outline=tuple(int(c * 0.6) for c in colour), width=2)
+        draw.rounded_rectangle(
+            (x0, top, x0 + rng.uniform(0.4, 0.9) * width, height * 1.05),
+            radius=0.04 * width,
+            fill=colour,
+            outline=tuple(int(c * 0.6) for c in colour),
+            width=2,
+        )
     else:  # a passer-by, nearer to the camera, entering from one side
         other = sample_identity(derive_rng(seed, dataset, _IDENTITY, "passer-by", index))
         side = 1 if rng.random() < 0.5 else -1
         cx = width / 2 + side * rng.uniform(0.55, 0.8) * width
         fig_h = height * rng.uniform(0.95, 1.15)
-        _draw_figure(canvas, other, str(rng.choice(VIEWS)), float(rng.uniform(-1, 1)), cx, height * rng.uniform(1.0, 1.1),
-                     fig_h, 0.0, bool(rng.random() < 0.5))
+        _draw_figure(
+            canvas,
+            other,
+            str(rng.choice(VIEWS)),
+            float(rng.uniform(-1, 1)),
+            cx,
+            height * rng.uniform(1.0, 1.1),
+            fig_h,
+            0.0,
+            bool(rng.random() < 0.5),
+        )
 
 
-def _camera_model(image: Image.Image, style: DatasetStyle, gains: np.ndarray, rng: np.random.Generator,
-                  size: tuple[int, int]) -> Image.Image:
+def _camera_model(
+    image: Image.Image, style: DatasetStyle, gains: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
+) -> Image.Image:
     """Resolution, optics and sensor of the dataset's cameras, applied to the supersampled canvas."""
     height, width = size
     if style.resolution < 1.0:
@@ -187,9 +211,13 @@ def render_image(spec: ImageSpec, seed: int) -> Image.Image:
         fig_h = ch * rng.uniform(0.83, 0.93) * person.height * (1.0 + rng.normal(0.0, jitter * 0.5))
         feet_y = ch * (0.975 + rng.normal(0.0, jitter * 0.4))
     shadow = 0.16 * fig_h  # blended onto the RGB scene (an RGBA canvas would replace, not blend)
-    ImageDraw.Draw(canvas, "RGBA").ellipse((cx - shadow, feet_y - 0.02 * fig_h, cx + shadow, feet_y + 0.025 * fig_h), fill=(0, 0, 0, 70))
+    ImageDraw.Draw(canvas, "RGBA").ellipse(
+        (cx - shadow, feet_y - 0.02 * fig_h, cx + shadow, feet_y + 0.025 * fig_h), fill=(0, 0, 0, 70)
+    )
     canvas = canvas.convert("RGBA")
-    _draw_figure(canvas, person, view, phase, cx, feet_y, fig_h, float(rng.uniform(-0.18, 0.18)), bool(rng.random() < 0.5))
+    _draw_figure(
+        canvas, person, view, phase, cx, feet_y, fig_h, float(rng.uniform(-0.18, 0.18)), bool(rng.random() < 0.5)
+    )
     if rng.random() < style.occlusion:
         _occluder(canvas, rng, seed, spec.dataset, spec.index)
     return _camera_model(canvas.convert("RGB"), style, gains, rng, (height, width))

@@ -26,7 +26,9 @@ from bau.layout import RunDir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="CFG.yaml", help="run configuration (schema $defs/run); default: all defaults")
+    parser.add_argument(
+        "--config", metavar="CFG.yaml", help="run configuration (schema $defs/run); default: all defaults"
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -35,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="override one key, dotted, value parsed as YAML (e.g. --set train.epochs=2 --set data.sources=[market1501])",
     )
-    parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder; rerun with the same folder to resume")
+    parser.add_argument(
+        "--out", required=True, metavar="RUN_DIR", help="run folder; rerun with the same folder to resume"
+    )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="shorthand for --set train.device=...")
     parser.add_argument(
         "--nproc",
@@ -82,7 +86,9 @@ def gpus_to_lease(train: dict[str, Any]) -> int:
     from bau.distributed.lease import visible_device_count
 
     if train["device"] == "cuda" and train["gpus"] == 0:
-        raise ConfigError("train.device is cuda but train.gpus is 0; set train.gpus to 1 or more, or train.device to auto or cpu")
+        raise ConfigError(
+            "train.device is cuda but train.gpus is 0; set train.gpus to 1 or more, or train.device to auto or cpu"
+        )
     if train["device"] == "cpu" or train["gpus"] == 0:
         return 0
     if train["device"] == "auto":

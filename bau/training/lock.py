@@ -115,4 +115,6 @@ def _remove_stale_temps(dirs: RunDir) -> None:
     names = [p.name for p in (dirs.config, dirs.losses, dirs.evals, dirs.final)]
     removed = remove_stale_temps(dirs.root, names) + remove_stale_temps(dirs.checkpoints)
     if removed:
-        log.info("removed %d temporary files of an interrupted run: %s", len(removed), ", ".join(p.name for p in removed))
+        log.info(
+            "removed %d temporary files of an interrupted run: %s", len(removed), ", ".join(p.name for p in removed)
+        )

@@ -25,7 +25,9 @@ class MemoryBank(nn.Module):
     def __init__(self, features: torch.Tensor, labels: torch.Tensor, momentum: float = 0.1) -> None:
         super().__init__()
         if features.dim() != 2 or labels.shape != (features.shape[0],):
-            raise ValueError(f"memory: features must be N x D and labels N, got {tuple(features.shape)} and {tuple(labels.shape)}")
+            raise ValueError(
+                f"memory: features must be N x D and labels N, got {tuple(features.shape)} and {tuple(labels.shape)}"
+            )
         self.register_buffer("features", features.detach().float().clone())
         self.register_buffer("labels", labels.detach().long().clone())
         self.momentum = momentum

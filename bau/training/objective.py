@@ -1,4 +1,4 @@
-"""The BAU objective of one batch (REFERENCE 4.3 steps 2-4 and 6).
+"""The BAU objective of one batch (docs/reference.md §4.3 steps 2-4 and 6).
 
 Everything here is batch-level: reliability weights, alignment over same-identity pairs,
 uniformity, the domain loss against the memory, triplet mining. Under multi-process

@@ -1,4 +1,4 @@
-"""Optimizer and learning-rate schedule of the reference (REFERENCE 4.1 steps 5 and 6)."""
+"""Optimizer and learning-rate schedule of the reference (docs/reference.md §4.1 steps 5 and 6)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ class WarmupMultiStepLR(LRScheduler):
     """lr(e) = base_lr * warm(e) * gamma ** (number of milestones <= e), e = 0-based epoch.
 
     warm(e) = warmup_factor * (1 - e / warmup_epochs) + e / warmup_epochs while
-    e < warmup_epochs, else 1 (REFERENCE 4.2). The value is computed in closed form from
+    e < warmup_epochs, else 1 (docs/reference.md §4.2). The value is computed in closed form from
     ``last_epoch``, so a resumed scheduler gives exactly the values of an uninterrupted one.
     """
 

@@ -1,4 +1,4 @@
-"""The resumable BAU trainer (REFERENCE 4.1-4.5 with the choices of section 8).
+"""The resumable BAU trainer (docs/reference.md §4.1-4.5 with the choices of section 8).
 
 One run = one folder (:class:`~bau.training.runlog.RunDir`). Every epoch ends with the
 loss log and ``checkpoints/last.pth`` written atomically; a rerun with the same folder and
@@ -141,7 +141,7 @@ class Trainer:
         self.rank, self.world = ddp.rank(), ddp.world_size()
         self.is_main = self.rank == 0
         if self.device.type == "cuda":
-            # Faster convolutions; the reference enables it too (REFERENCE 7 item 9).
+            # Faster convolutions; the reference enables it too (docs/reference.md §7 item 9).
             torch.backends.cudnn.benchmark = True
         self.amp_dtype = amp_dtype(self.device, train["amp"])
         # Loss scaling only for fp16 (bf16 has fp32's exponent range).
@@ -246,7 +246,7 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         if self.memory is not None:
-            # After the loss, which used the old prototypes; weak views only (REFERENCE 4.3 step 5).
+            # After the loss, which used the old prototypes; weak views only (docs/reference.md §4.3 step 5).
             self.memory.update(out.f_w.detach(), y)  # the bank keeps fp32
         return values
 

@@ -1,4 +1,4 @@
-"""Market-1501, MSMT17 and CUHK03-NP parsers and their DG variants (REFERENCE 1.2-1.7)."""
+"""Market-1501, MSMT17 and CUHK03-NP parsers and their DG variants (docs/reference.md §1.2-1.7)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ def test_market1501_drops_junk_keeps_distractors_and_relabels_sorted(tmp_path):
         (f"{m}/bounding_box_train/0005_c6s2_000201_02.jpg", 1, 5),
         (f"{m}/bounding_box_train/0007_c3s1_000101_01.jpg", 2, 2),
     ]
-    assert rows(tmp_path, ds.query) == [(f"{m}/query/0010_c1s1_001051_00.jpg", 10, 0),
-                                        (f"{m}/query/0011_c2s1_001151_00.jpg", 11, 1)]
+    assert rows(tmp_path, ds.query) == [
+        (f"{m}/query/0010_c1s1_001051_00.jpg", 10, 0),
+        (f"{m}/query/0011_c2s1_001151_00.jpg", 11, 1),
+    ]
     assert rows(tmp_path, ds.gallery) == [
         (f"{m}/bounding_box_test/0000_c1s1_000001_01.jpg", 0, 0),
         (f"{m}/bounding_box_test/0000_c5s1_000002_01.jpg", 0, 4),
@@ -40,7 +42,9 @@ def test_market1501_drops_junk_keeps_distractors_and_relabels_sorted(tmp_path):
 def test_market1501dg_unions_folders_with_train_and_test_namespaces(tmp_path):
     build_market(tmp_path)
     # A test person whose number coincides with a training person stays a separate class.
-    write_images(tmp_path, [f"{MARKET}/query/0002_c4s1_000900_00.jpg", f"{MARKET}/bounding_box_test/0002_c5s1_000901_00.jpg"])
+    write_images(
+        tmp_path, [f"{MARKET}/query/0002_c4s1_000900_00.jpg", f"{MARKET}/bounding_box_test/0002_c5s1_000901_00.jpg"]
+    )
     ds = create_dataset("market1501dg", tmp_path)
     assert ds.query == [] and ds.gallery == []
     m = MARKET
@@ -65,9 +69,11 @@ def test_msmt17_no_filtering_and_dg(tmp_path):
     build_msmt17(tmp_path)
     ds = create_dataset("msmt17", tmp_path)
     # pid 0 is a normal MSMT17 identity (no junk filtering); "0000_c15" sorts before "0000_c1_"
-    assert rows(tmp_path, ds.train) == [("MSMT17/bounding_box_train/0000_c15_0001.jpg", 0, 14),
-                                        ("MSMT17/bounding_box_train/0000_c1_0000.jpg", 0, 0),
-                                        ("MSMT17/bounding_box_train/0003_c7_0002.jpg", 1, 6)]
+    assert rows(tmp_path, ds.train) == [
+        ("MSMT17/bounding_box_train/0000_c15_0001.jpg", 0, 14),
+        ("MSMT17/bounding_box_train/0000_c1_0000.jpg", 0, 0),
+        ("MSMT17/bounding_box_train/0003_c7_0002.jpg", 1, 6),
+    ]
     assert [(i.pid, i.camid) for i in ds.query] == [(1, 1), (4, 2)]
     assert [(i.pid, i.camid) for i in ds.gallery] == [(1, 4), (4, 9), (4, 8)]
     dg = create_dataset("msmt17dg", tmp_path)
@@ -80,9 +86,11 @@ def test_cuhk03_detected_and_dg_camera_check(tmp_path):
     build_cuhk03(tmp_path)
     ds = create_dataset("cuhk03", tmp_path)
     base = "cuhk03-np/detected"
-    assert rows(tmp_path, ds.train) == [(f"{base}/bounding_box_train/0001_c1_1.png", 0, 0),
-                                        (f"{base}/bounding_box_train/0001_c2_2.png", 0, 1),
-                                        (f"{base}/bounding_box_train/0003_c1_1.png", 1, 0)]
+    assert rows(tmp_path, ds.train) == [
+        (f"{base}/bounding_box_train/0001_c1_1.png", 0, 0),
+        (f"{base}/bounding_box_train/0001_c2_2.png", 0, 1),
+        (f"{base}/bounding_box_train/0003_c1_1.png", 1, 0),
+    ]
     assert [(i.pid, i.camid) for i in ds.query] == [(2, 0), (4, 1)]
     assert [(i.pid, i.camid) for i in ds.gallery] == [(2, 1), (4, 0), (4, 0)]
     assert create_dataset("cuhk03dg", tmp_path).num_train_pids == 4
@@ -100,14 +108,19 @@ def test_missing_folder_error_says_where_and_what_to_do(tmp_path):
     message = str(err.value)
     assert f"folder '{MARKET}/query' is missing: expected {tmp_path / MARKET / 'query'}" in message
     assert "unzip it into the data root" in message
-    with pytest.raises(DatasetError, match=r"folder 'MSMT17' is missing: expected .*MSMT17 holding "
-                                           r"MSMT17/bounding_box_train/, MSMT17/query/, MSMT17/bounding_box_test/"):
+    with pytest.raises(
+        DatasetError,
+        match=r"folder 'MSMT17' is missing: expected .*MSMT17 holding "
+        r"MSMT17/bounding_box_train/, MSMT17/query/, MSMT17/bounding_box_test/",
+    ):
         create_dataset("msmt17", tmp_path)
 
 
 def test_msmt17_official_layout_is_recognised(tmp_path):
     (tmp_path / "MSMT17_V1").mkdir()
-    with pytest.raises(DatasetError, match=r"found .*MSMT17_V1 but expected .*MSMT17: MSMT17_V1 is the official layout"):
+    with pytest.raises(
+        DatasetError, match=r"found .*MSMT17_V1 but expected .*MSMT17: MSMT17_V1 is the official layout"
+    ):
         create_dataset("msmt17", tmp_path)
 
 

@@ -1,4 +1,4 @@
-"""Multi-source merging (REFERENCE 1.15)."""
+"""Multi-source merging (docs/reference.md §1.15)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,21 @@ from tests.fixtures.datasets import build_cuhk02, build_market
 
 
 def test_offsets_domains_and_sorted_order():
-    first = ReIDDataset("a", Path("."), [ImageItem("a/2.jpg", 1, 2), ImageItem("a/1.jpg", 0, 0), ImageItem("a/3.jpg", 1, 0)])
-    second = ReIDDataset("b", Path("."), [ImageItem("b/9.jpg", 2, 1), ImageItem("b/1.jpg", 0, 0), ImageItem("b/5.jpg", 1, 0)])
+    first = ReIDDataset(
+        "a", Path("."), [ImageItem("a/2.jpg", 1, 2), ImageItem("a/1.jpg", 0, 0), ImageItem("a/3.jpg", 1, 0)]
+    )
+    second = ReIDDataset(
+        "b", Path("."), [ImageItem("b/9.jpg", 2, 1), ImageItem("b/1.jpg", 0, 0), ImageItem("b/5.jpg", 1, 0)]
+    )
     merged = merge_sources([first, second])
     assert merged.items == [
-        TrainItem("a/1.jpg", 0, 0, 0), TrainItem("a/2.jpg", 1, 2, 0), TrainItem("a/3.jpg", 1, 0, 0),
+        TrainItem("a/1.jpg", 0, 0, 0),
+        TrainItem("a/2.jpg", 1, 2, 0),
+        TrainItem("a/3.jpg", 1, 0, 0),
         # pid offset = 2 classes of "a", camera offset = its 2 distinct cameras
-        TrainItem("b/1.jpg", 2, 2, 1), TrainItem("b/5.jpg", 3, 2, 1), TrainItem("b/9.jpg", 4, 3, 1),
+        TrainItem("b/1.jpg", 2, 2, 1),
+        TrainItem("b/5.jpg", 3, 2, 1),
+        TrainItem("b/9.jpg", 4, 3, 1),
     ]
     assert (merged.num_classes, merged.class_domains, merged.domain_names) == (5, [0, 0, 1, 1, 1], ["a", "b"])
 

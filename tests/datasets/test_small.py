@@ -1,4 +1,4 @@
-"""GRID, iLIDS, PRID and VIPeR: the ten splits of each (REFERENCE 1.10-1.13, section 8)."""
+"""GRID, iLIDS, PRID and VIPeR: the ten splits of each (docs/reference.md §1.10-1.13, section 8)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ def test_grid_split_from_mat(tmp_path):
 def test_grid_bad_mat_is_named(tmp_path):
     build_grid(tmp_path)
     write_grid_mat(tmp_path / "underground_reid/features_and_partitions.mat", GRID_TRAIN[:3])
-    with pytest.raises(DatasetError, match=r"grid: cannot read the ten training partitions from .*features_and_partitions.mat"):
+    with pytest.raises(
+        DatasetError, match=r"grid: cannot read the ten training partitions from .*features_and_partitions.mat"
+    ):
         create_dataset("grid", tmp_path)
 
 

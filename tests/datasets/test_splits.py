@@ -48,7 +48,9 @@ def test_splits_are_a_function_of_the_seed(root, tmp_path, name):
 
 
 def test_grid_splits_do_not_depend_on_the_seed(root, tmp_path):
-    assert read_splits(ensure_splits("grid", root, 1, tmp_path)) == read_splits(ensure_splits("grid", root, 2, tmp_path))
+    assert read_splits(ensure_splits("grid", root, 1, tmp_path)) == read_splits(
+        ensure_splits("grid", root, 2, tmp_path)
+    )
 
 
 def test_reused_while_valid_rewritten_when_seed_or_files_change(root, tmp_path):

@@ -69,7 +69,9 @@ def test_missing_folder_and_truncated_jpeg_are_errors(tmp_path, capsys):
     assert report["ok"] is False
     market, sysu = report["datasets"]["market1501"], report["datasets"]["cuhksysu"]
     assert market["status"] == sysu["status"] == "error"
-    assert market["errors"][0].startswith(f"market1501: folder '{MARKET}/query' is missing: expected {root / MARKET / 'query'}")
+    assert market["errors"][0].startswith(
+        f"market1501: folder '{MARKET}/query' is missing: expected {root / MARKET / 'query'}"
+    )
     assert [bad["path"] for bad in sysu["unreadable"]] == [str(broken)]
     assert "truncated" in sysu["unreadable"][0]["error"].lower()
     assert sysu["counts"] is None
@@ -108,9 +110,17 @@ def test_a_dg_variant_runs_its_own_parser_checks(tmp_path, capsys):
 
 def test_verify_keys_and_groups():
     assert [verify_key(name) for name in ("market1501", "market1501dg", "cuhk03dg", "cuhk02dg", "viper")] == [
-        "market1501", "market1501", "cuhk03", "cuhk02dg", "viper"]
+        "market1501",
+        "market1501",
+        "cuhk03",
+        "cuhk02dg",
+        "viper",
+    ]
     assert verify_groups(["viper", "market1501dg", "cuhk03", "market1501", "viper", "cuhk03dg"]) == {
-        "cuhk03": ["cuhk03", "cuhk03dg"], "market1501": ["market1501", "market1501dg"], "viper": ["viper"]}
+        "cuhk03": ["cuhk03", "cuhk03dg"],
+        "market1501": ["market1501", "market1501dg"],
+        "viper": ["viper"],
+    }
     assert verify_groups(DATASET_NAMES).keys() == PUBLISHED.keys()
 
 
@@ -135,8 +145,10 @@ def test_parse_errors_are_reported(tmp_path):
 
 def test_missing_data_root(tmp_path):
     entry = verify(["viper"], tmp_path / "nowhere", workers=1)["datasets"]["viper"]
-    assert entry["errors"] == [f"viper: the data root {tmp_path / 'nowhere'} does not exist or is not a folder; "
-                               f"pass the folder that holds the dataset folders with --data-root"]
+    assert entry["errors"] == [
+        f"viper: the data root {tmp_path / 'nowhere'} does not exist or is not a folder; "
+        f"pass the folder that holds the dataset folders with --data-root"
+    ]
 
 
 def _synthetic(root, counts):
@@ -165,13 +177,18 @@ def test_synthetic_marker_without_counts_is_a_warning(tmp_path):
     _synthetic(tmp_path, None)
     entry = verify(["cuhksysu"], tmp_path, workers=1)["datasets"]["cuhksysu"]
     assert entry["status"] == "warning" and "counts were not checked" in entry["warnings"][0]
-    assert any("records no valid 'expected_counts'" in w and "Write the benchmark again with bau synth" in w
-               for w in entry["warnings"])
+    assert any(
+        "records no valid 'expected_counts'" in w and "Write the benchmark again with bau synth" in w
+        for w in entry["warnings"]
+    )
 
 
 def test_verify_does_not_import_synth():
     code = "import sys, bau.datasets.verify; print(any(m.startswith('bau.synth') for m in sys.modules))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )
 
 
 def test_published_table_has_a_source_for_every_folder():

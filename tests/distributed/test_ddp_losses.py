@@ -26,7 +26,9 @@ def _setup():
     x_s = torch.randn(8, 3, 32, 16, generator=g, dtype=torch.float64)
     y = torch.tensor([0, 0, 1, 1, 12, 12, 15, 15])  # whole identity groups per rank
     d = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
-    protos = torch.nn.functional.normalize(torch.randn(NUM_CLASSES, model.feat_dim, generator=g, dtype=torch.float64), dim=1)
+    protos = torch.nn.functional.normalize(
+        torch.randn(NUM_CLASSES, model.feat_dim, generator=g, dtype=torch.float64), dim=1
+    )
     memory = MemoryBank(protos, torch.tensor([0] * 10 + [1] * 10))
     return model.train(), x_w, x_s, y, d, memory
 

@@ -41,7 +41,9 @@ def env(tmp_path, monkeypatch):
 def _spawn(env, count, hold, out):
     return subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(count), str(hold), str(out)],
-        env=env, stdout=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -55,7 +57,7 @@ def test_concurrent_jobs_never_share_a_device(env, tmp_path):
         assert len(set(rec["devices"])) == 2
         assert rec["visible"] == ",".join(map(str, rec["devices"]))
     for i, a in enumerate(records):
-        for b in records[i + 1:]:
+        for b in records[i + 1 :]:
             overlap = a["start"] < b["end"] and b["start"] < a["end"]
             if overlap:
                 assert not set(a["devices"]) & set(b["devices"]), (a, b)

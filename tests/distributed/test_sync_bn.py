@@ -12,7 +12,9 @@ from tests.distributed.multiproc import run_ranks
 
 def _net() -> nn.Module:
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.LazyLinear(5), nn.BatchNorm1d(5))
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.LazyLinear(5), nn.BatchNorm1d(5)
+    )
     net(torch.randn(2, 3, 6, 6))  # materialise the lazy layer
     net[5].bias.requires_grad_(False)  # like the BNNeck: frozen bias must stay frozen
     return net

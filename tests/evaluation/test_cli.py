@@ -15,8 +15,20 @@ from tests.evaluation.tiny_data import make_checkpoint
 class Payload:
     """An object a pickle must build: what loading a checkpoint refuses."""
 
-CONTRACT_KEYS = ["dataset", "checkpoint", "epoch", "selection", "synthetic", "num_splits", "rerank", "flip",
-                 "splits", "summary", "cmc"]
+
+CONTRACT_KEYS = [
+    "dataset",
+    "checkpoint",
+    "epoch",
+    "selection",
+    "synthetic",
+    "num_splits",
+    "rerank",
+    "flip",
+    "splits",
+    "summary",
+    "cmc",
+]
 SPLIT_KEYS = ["split", "mAP", "mINP", "rank1", "rank5", "rank10", "cmc", "num_query", "num_gallery"]
 
 
@@ -27,22 +39,44 @@ def run_dir(tmp_path_factory):
     make_checkpoint(run / "checkpoints" / "epoch_001.pth", epoch=1, seed=1)
     make_checkpoint(run / "checkpoints" / "epoch_002.pth", epoch=2, seed=2)
     metrics = {"mAP": 0.5, "rank1": 0.5, "rank5": 0.5, "rank10": 0.5, "mINP": 0.5}
-    write_json(run / "final.json", {
-        "epochs": 2,
-        "config_hash": "test",
-        "targets": {"market1501": {
-            "last": {**metrics, "epoch": 2, "checkpoint": "checkpoints/epoch_002.pth"},
-            "best_of_eval": {**metrics, "epoch": 1, "checkpoint": "checkpoints/epoch_001.pth"},
-        }},
-    })
+    write_json(
+        run / "final.json",
+        {
+            "epochs": 2,
+            "config_hash": "test",
+            "targets": {
+                "market1501": {
+                    "last": {**metrics, "epoch": 2, "checkpoint": "checkpoints/epoch_002.pth"},
+                    "best_of_eval": {**metrics, "epoch": 1, "checkpoint": "checkpoints/epoch_001.pth"},
+                }
+            },
+        },
+    )
     return run
 
 
 def test_evaluate_checkpoint_writes_the_contract_json(run_dir, root, tmp_path, capsys):
     out = tmp_path / "metrics.json"
     checkpoint = run_dir / "checkpoints" / "epoch_002.pth"
-    code = main(["evaluate", "--checkpoint", str(checkpoint), "--dataset", "viper", "--data-root", str(root),
-                 "--out", str(out), "--device", "cpu", "--batch-size", "4", "--save-features", str(tmp_path / "f.npz")])
+    code = main(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(checkpoint),
+            "--dataset",
+            "viper",
+            "--data-root",
+            str(root),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--batch-size",
+            "4",
+            "--save-features",
+            str(tmp_path / "f.npz"),
+        ]
+    )
     assert code == 0
     metrics = read_json(out)
     assert list(metrics) == CONTRACT_KEYS
@@ -56,8 +90,26 @@ def test_evaluate_checkpoint_writes_the_contract_json(run_dir, root, tmp_path, c
 @pytest.mark.parametrize(("selection", "epoch"), [("last", 2), ("best_of_eval", 1)])
 def test_evaluate_run_picks_the_selected_checkpoint(run_dir, root, tmp_path, selection, epoch):
     out = tmp_path / "metrics.json"
-    assert main(["evaluate", "--run", str(run_dir), "--selection", selection, "--dataset", "market1501",
-                 "--data-root", str(root), "--out", str(out), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--run",
+                str(run_dir),
+                "--selection",
+                selection,
+                "--dataset",
+                "market1501",
+                "--data-root",
+                str(root),
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     metrics = read_json(out)
     assert metrics["selection"] == selection and metrics["epoch"] == epoch
     assert metrics["checkpoint"].endswith(f"epoch_{epoch:03d}.pth")
@@ -80,8 +132,26 @@ def test_evaluate_run_errors_name_the_problem(run_dir, root, tmp_path, capsys):
 
 def test_evaluate_run_last_on_another_dataset_is_the_final_checkpoint(run_dir, root, tmp_path):
     out = tmp_path / "metrics.json"
-    assert main(["evaluate", "--run", str(run_dir), "--selection", "last", "--dataset", "viper",
-                 "--data-root", str(root), "--out", str(out), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--run",
+                str(run_dir),
+                "--selection",
+                "last",
+                "--dataset",
+                "viper",
+                "--data-root",
+                str(root),
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     metrics = read_json(out)
     assert metrics["epoch"] == 2 and metrics["checkpoint"] == str(run_dir / "checkpoints" / "epoch_002.pth")
 
@@ -89,8 +159,17 @@ def test_evaluate_run_last_on_another_dataset_is_the_final_checkpoint(run_dir, r
 def test_evaluate_uses_the_runs_eval_settings_unless_overridden(root, tmp_path):
     config = {"data": {"split_seed": 1, "splits_dir": None, "workers": 0}, "eval": {"rerank": True, "max_rank": 10}}
     checkpoint = make_checkpoint(tmp_path / "c.pth", config=config)
-    common = ["evaluate", "--checkpoint", str(checkpoint), "--dataset", "market1501", "--data-root", str(root),
-              "--device", "cpu"]
+    common = [
+        "evaluate",
+        "--checkpoint",
+        str(checkpoint),
+        "--dataset",
+        "market1501",
+        "--data-root",
+        str(root),
+        "--device",
+        "cpu",
+    ]
     assert main([*common, "--out", str(tmp_path / "run.json")]) == 0
     as_run = read_json(tmp_path / "run.json")
     assert as_run["rerank"] is True and len(as_run["cmc"]) == 10 and as_run["flip"] is False
@@ -113,8 +192,21 @@ def test_a_refused_checkpoint_says_what_and_what_to_do(root, tmp_path, capsys):
 
 def test_extract_writes_features_of_every_image(run_dir, root, tmp_path, capsys):
     out = tmp_path / "features.npz"
-    assert main(["extract", str(root / "VIPeR"), "--checkpoint", str(run_dir / "checkpoints" / "epoch_001.pth"),
-                 "--out", str(out), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                str(root / "VIPeR"),
+                "--checkpoint",
+                str(run_dir / "checkpoints" / "epoch_001.pth"),
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     saved = np.load(out)
     assert saved["paths"][0] == "cam_a/000_0.bmp" and len(saved["paths"]) == 16
     assert list(saved["paths"]) == sorted(saved["paths"])

@@ -56,13 +56,18 @@ def manual_metrics(model, root, split, direction="a_to_b"):
     view = create_dataset("viper", root, split_id=split, direction=direction)
     qf = extract_features(model, view.query, height=HEIGHT, width=WIDTH, progress=False)
     gf = extract_features(model, view.gallery, height=HEIGHT, width=WIDTH, progress=False)
-    return evaluate_rank(qf, gf, *[[i.pid for i in v] for v in (view.query, view.gallery)],
-                         *[[i.camid for i in v] for v in (view.query, view.gallery)])
+    return evaluate_rank(
+        qf,
+        gf,
+        *[[i.pid for i in v] for v in (view.query, view.gallery)],
+        *[[i.camid for i in v] for v in (view.query, view.gallery)],
+    )
 
 
 def test_every_split_is_evaluated_and_summarised(model, root, tmp_path):
-    metrics = evaluate_model(model, "viper", root, EvalOptions(height=HEIGHT, width=WIDTH, batch_size=5),
-                             save_features=tmp_path / "f.npz")
+    metrics = evaluate_model(
+        model, "viper", root, EvalOptions(height=HEIGHT, width=WIDTH, batch_size=5), save_features=tmp_path / "f.npz"
+    )
     assert metrics["num_splits"] == 10 and [r["split"] for r in metrics["splits"]] == list(range(10))
     assert metrics["dataset"] == "viper" and metrics["synthetic"] is False
     for split in (0, 7):
@@ -110,18 +115,47 @@ def test_single_split_dataset_and_bad_max_rank(model, root):
 def test_eval_options_of_a_run_config_and_overrides():
     from bau.config import validate_run
 
-    cfg = validate_run({
-        "data": {"split_seed": 3, "splits_dir": "s", "workers": 2},
-        "model": {"height": 64, "width": 32},
-        "eval": {"batch_size": 7, "flip": True, "rerank": True, "max_rank": 20, "viper_both_directions": True,
-                 "amp": True},
-    })
+    cfg = validate_run(
+        {
+            "data": {"split_seed": 3, "splits_dir": "s", "workers": 2},
+            "model": {"height": 64, "width": 32},
+            "eval": {
+                "batch_size": 7,
+                "flip": True,
+                "rerank": True,
+                "max_rank": 20,
+                "viper_both_directions": True,
+                "amp": True,
+            },
+        }
+    )
     options = EvalOptions.from_run_config(cfg)
-    assert options == EvalOptions(height=64, width=32, split_seed=3, splits_dir="s", batch_size=7, flip=True,
-                                  rerank=True, max_rank=20, workers=2, amp=True, viper_both_directions=True)
+    assert options == EvalOptions(
+        height=64,
+        width=32,
+        split_seed=3,
+        splits_dir="s",
+        batch_size=7,
+        flip=True,
+        rerank=True,
+        max_rank=20,
+        workers=2,
+        amp=True,
+        viper_both_directions=True,
+    )
     assert EvalOptions.from_run_config(cfg, flip=False, workers=0) == EvalOptions(
-        height=64, width=32, split_seed=3, splits_dir="s", batch_size=7, flip=False, rerank=True, max_rank=20,
-        workers=0, amp=True, viper_both_directions=True)
+        height=64,
+        width=32,
+        split_seed=3,
+        splits_dir="s",
+        batch_size=7,
+        flip=False,
+        rerank=True,
+        max_rank=20,
+        workers=0,
+        amp=True,
+        viper_both_directions=True,
+    )
 
 
 def test_feature_extractor_maps_paths_and_pil_images(checkpoint, root):

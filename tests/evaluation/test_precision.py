@@ -81,8 +81,21 @@ def test_evaluate_model_and_bau_evaluate_extract_in_fp32_unless_asked(spy, check
     model = load_model(checkpoint, num_classes=0)[0]
     evaluate_model(model, "market1501", root, EvalOptions(height=HEIGHT, width=WIDTH, max_rank=10))
     assert spy == [False]
-    base = ["evaluate", "--checkpoint", str(checkpoint), "--dataset", "market1501", "--data-root", str(root),
-            "--out", str(tmp_path / "m.json"), "--device", "cpu", "--max-rank", "10"]
+    base = [
+        "evaluate",
+        "--checkpoint",
+        str(checkpoint),
+        "--dataset",
+        "market1501",
+        "--data-root",
+        str(root),
+        "--out",
+        str(tmp_path / "m.json"),
+        "--device",
+        "cpu",
+        "--max-rank",
+        "10",
+    ]
     assert main(base) == 0
     assert main([*base, "--amp"]) == 0
     assert spy == [False, False, True]

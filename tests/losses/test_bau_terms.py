@@ -1,4 +1,4 @@
-"""Each loss term against a hand-computed case and an explicit float64 loop of REFERENCE 4.3."""
+"""Each loss term against a hand-computed case and an explicit float64 loop of docs/reference.md §4.3."""
 
 from __future__ import annotations
 
@@ -166,7 +166,9 @@ def test_alignment_argument_order_matters():
     f_w = unit([1, 0], [1, 0])
     y = torch.tensor([0, 0])
     weights = torch.tensor([[1.0, 0.5], [0.25, 1.0]], dtype=torch.float64)
-    assert losses.alignment_loss(f_w, f_s, y, weights).item() != pytest.approx(losses.alignment_loss(f_s, f_w, y, weights).item())
+    assert losses.alignment_loss(f_w, f_s, y, weights).item() != pytest.approx(
+        losses.alignment_loss(f_s, f_w, y, weights).item()
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -178,7 +180,9 @@ def test_alignment_matches_loop(seed):
     got = losses.alignment_loss(f_s, f_w, y, weights).item()
     assert got == pytest.approx(loop_alignment(f_s.tolist(), f_w.tolist(), y.tolist(), weights.tolist()), abs=1e-12)
     ones = [[1.0] * 10 for _ in range(10)]
-    assert losses.alignment_loss(f_s, f_w, y).item() == pytest.approx(loop_alignment(f_s.tolist(), f_w.tolist(), y.tolist(), ones), abs=1e-12)
+    assert losses.alignment_loss(f_s, f_w, y).item() == pytest.approx(
+        loop_alignment(f_s.tolist(), f_w.tolist(), y.tolist(), ones), abs=1e-12
+    )
 
 
 # ------------------------------------------------------------------ uniformity
@@ -287,7 +291,9 @@ def test_fp16_features_keep_far_offsets_finite():
     domains, proto_domains = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1] * 6)
     half = losses.domain_uniformity_loss(f.half(), domains, protos.half(), proto_domains)
     assert half.dtype == torch.float32 and torch.isfinite(half)
-    assert half.item() == pytest.approx(losses.domain_uniformity_loss(f, domains, protos, proto_domains).item(), abs=1e-2)
+    assert half.item() == pytest.approx(
+        losses.domain_uniformity_loss(f, domains, protos, proto_domains).item(), abs=1e-2
+    )
     emb = torch.randn(6, 4, generator=g)
     y = torch.tensor([0, 0, 1, 1, 2, 2])
     assert losses.triplet_hard(emb.half(), y).item() == pytest.approx(losses.triplet_hard(emb, y).item(), abs=1e-2)

@@ -48,7 +48,10 @@ def test_builtin_losses_and_defaults():
 
 def test_config_default_is_ce():
     assert validate_run({})["method"]["id_loss"] == {"name": "ce"}
-    assert validate_run({"method": {"id_loss": {"epsilon": 0.2}}})["method"]["id_loss"] == {"name": "ce", "epsilon": 0.2}
+    assert validate_run({"method": {"id_loss": {"epsilon": 0.2}}})["method"]["id_loss"] == {
+        "name": "ce",
+        "epsilon": 0.2,
+    }
     with pytest.raises(ConfigError, match="method.id_loss.name"):
         validate_run({"method": {"id_loss": {"name": 3}}})
 
@@ -56,7 +59,10 @@ def test_config_default_is_ce():
 def test_factory_errors_name_the_key_and_the_fix():
     with pytest.raises(ConfigError, match=r"unknown identity loss 'cosface'; choose one of .*arcface.*register"):
         losses.create_id_loss({"name": "cosface"}, 5, 8)
-    with pytest.raises(ConfigError, match=r"unknown key 'method.id_loss.margin' for identity loss 'arcface'; its hyper-parameters: s, m"):
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown key 'method.id_loss.margin' for identity loss 'arcface'; its hyper-parameters: s, m",
+    ):
         losses.create_id_loss({"name": "arcface", "margin": 0.5}, 5, 8)
     with pytest.raises(ConfigError, match=r"method.id_loss \(arcface\): s .* must be > 0"):
         losses.create_id_loss({"name": "arcface", "s": 0}, 5, 8)
@@ -219,7 +225,11 @@ def outputs():
     g = torch.Generator().manual_seed(0)
     b, dim, classes = 8, 6, 6
     y = torch.tensor([0, 0, 1, 1, 3, 3, 5, 5])
-    weak = (torch.randn(b, dim, generator=g), F.normalize(torch.randn(b, dim, generator=g)), torch.randn(b, classes, generator=g))
+    weak = (
+        torch.randn(b, dim, generator=g),
+        F.normalize(torch.randn(b, dim, generator=g)),
+        torch.randn(b, classes, generator=g),
+    )
     weight = torch.randn(classes, dim, generator=g)
     return view_outputs(weak, None), y, weight
 

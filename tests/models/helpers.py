@@ -21,4 +21,8 @@ def images(n: int, seed: int) -> torch.Tensor:
 
 def bn_buffers(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """Running statistics and counters of every BatchNorm."""
-    return {k: v.clone() for k, v in model.state_dict().items() if k.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked")}
+    return {
+        k: v.clone()
+        for k, v in model.state_dict().items()
+        if k.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked")
+    }

@@ -66,7 +66,12 @@ def test_no_classifier():
 
 def test_resnet50_structure_and_reference_keys():
     model = create_model("resnet50", 7)
-    assert model.feat_dim == 2048 and model.model_config == {"arch": "resnet50", "num_classes": 7, "height": 256, "width": 128}
+    assert model.feat_dim == 2048 and model.model_config == {
+        "arch": "resnet50",
+        "num_classes": 7,
+        "height": 256,
+        "width": 128,
+    }
     base = model.base
     for index, channels in ((5, 256), (7, 512), (9, 1024)):
         norm = base[index]
@@ -78,9 +83,35 @@ def test_resnet50_structure_and_reference_keys():
     with torch.no_grad():
         assert base[:11].eval()(torch.zeros(1, 3, 64, 32)).shape == (1, 2048, 4, 2)
     keys = set(model.state_dict())
-    reference = {"base.0.weight", "base.1.running_var", "base.4.0.conv1.weight", "base.10.2.bn3.bias", "base.11.p", "pool.p", "bn_neck.weight", "bn_neck.num_batches_tracked", "classifier.weight"}
+    reference = {
+        "base.0.weight",
+        "base.1.running_var",
+        "base.4.0.conv1.weight",
+        "base.10.2.bn3.bias",
+        "base.11.p",
+        "pool.p",
+        "bn_neck.weight",
+        "bn_neck.num_batches_tracked",
+        "classifier.weight",
+    }
     assert reference <= keys
-    assert all(k.startswith(("base.0.", "base.1.", "base.4.", "base.6.", "base.8.", "base.10.", "base.11.", "pool.", "bn_neck.", "classifier.")) for k in keys)
+    assert all(
+        k.startswith(
+            (
+                "base.0.",
+                "base.1.",
+                "base.4.",
+                "base.6.",
+                "base.8.",
+                "base.10.",
+                "base.11.",
+                "pool.",
+                "bn_neck.",
+                "classifier.",
+            )
+        )
+        for k in keys
+    )
 
 
 def test_resnet18_structure():
@@ -124,7 +155,9 @@ def test_vitbase_needs_multiples_of_16():
 
 
 def test_unknown_arch():
-    with pytest.raises(ConfigError, match=r"unknown architecture 'resnet101'; choose one of mobilenetv2, resnet18, resnet50, vitbase"):
+    with pytest.raises(
+        ConfigError, match=r"unknown architecture 'resnet101'; choose one of mobilenetv2, resnet18, resnet50, vitbase"
+    ):
         create_model("resnet101", 3)
     assert list_models() == ["mobilenetv2", "resnet18", "resnet50", "vitbase"]
 
@@ -157,7 +190,16 @@ def test_param_groups_match_the_reference():
 
 
 def save(path, model, **extra):
-    torch_save(path, {"format": "bau-checkpoint-v1", "epoch": 3, "model_config": model.model_config, "model": model.state_dict(), **extra})
+    torch_save(
+        path,
+        {
+            "format": "bau-checkpoint-v1",
+            "epoch": 3,
+            "model_config": model.model_config,
+            "model": model.state_dict(),
+            **extra,
+        },
+    )
 
 
 def trained_tiny_model():
@@ -180,7 +222,12 @@ def test_load_model_without_classifier_and_ddp_prefix(tmp_path):
     model = trained_tiny_model()
     torch_save(
         tmp_path / "c.pth",
-        {"format": "bau-checkpoint-v1", "epoch": 1, "model_config": model.model_config, "model": {f"module.{k}": v for k, v in model.state_dict().items()}},
+        {
+            "format": "bau-checkpoint-v1",
+            "epoch": 1,
+            "model_config": model.model_config,
+            "model": {f"module.{k}": v for k, v in model.state_dict().items()},
+        },
     )
     loaded, _ = load_model(tmp_path / "c.pth", num_classes=0)
     assert loaded.classifier is None
@@ -195,7 +242,10 @@ def test_load_model_errors(tmp_path):
         load_model(tmp_path / "c.pth", num_classes=9)
     broken = dict(model.state_dict())
     broken.pop("pool.p")
-    torch_save(tmp_path / "b.pth", {"format": "bau-checkpoint-v1", "epoch": 1, "model_config": model.model_config, "model": broken})
+    torch_save(
+        tmp_path / "b.pth",
+        {"format": "bau-checkpoint-v1", "epoch": 1, "model_config": model.model_config, "model": broken},
+    )
     with pytest.raises(TrainingError, match=r"b\.pth: the saved weights do not fit"):
         load_model(tmp_path / "b.pth")
     torch_save(tmp_path / "n.pth", {"format": "bau-checkpoint-v1", "epoch": 1, "model": broken})

@@ -38,12 +38,21 @@ def test_torchvision_file_loads_into_reference_names(tmp_path, torchvision_resne
     torch.save(torchvision_resnet18_state, path)
     model = create_model("resnet18", 5, pretrained=str(path), height=32, width=16)
     state = model.state_dict()
-    for source, mine in [("conv1.weight", "base.0.weight"), ("bn1.running_var", "base.1.running_var"), ("layer1.0.conv1.weight", "base.4.0.conv1.weight"), ("layer2.1.bn2.bias", "base.6.1.bn2.bias"), ("layer3.0.downsample.0.weight", "base.8.0.downsample.0.weight"), ("layer4.1.conv2.weight", "base.10.1.conv2.weight")]:
+    for source, mine in [
+        ("conv1.weight", "base.0.weight"),
+        ("bn1.running_var", "base.1.running_var"),
+        ("layer1.0.conv1.weight", "base.4.0.conv1.weight"),
+        ("layer2.1.bn2.bias", "base.6.1.bn2.bias"),
+        ("layer3.0.downsample.0.weight", "base.8.0.downsample.0.weight"),
+        ("layer4.1.conv2.weight", "base.10.1.conv2.weight"),
+    ]:
         assert torch.equal(state[mine], torchvision_resnet18_state[source]), mine
     report = load_pretrained(tiny_resnet(), str(path))
     assert len(report.loaded) == len(torchvision_resnet18_state) - 2
     assert report.skipped == {"fc.weight": "not in the model", "fc.bias": "not in the model"}
-    assert set(report.missing) == {"base.11.p", "pool.p", "classifier.weight"} | {f"bn_neck.{k}" for k in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")}
+    assert set(report.missing) == {"base.11.p", "pool.p", "classifier.weight"} | {
+        f"bn_neck.{k}" for k in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    }
 
 
 def test_reference_checkpoint_with_module_prefix_and_nesting(tmp_path):
@@ -120,7 +129,10 @@ def test_imagenet_unreachable_torchvision(monkeypatch):
     with pytest.raises(ConfigError) as info:
         load_pretrained(tiny_resnet(), "imagenet")
     message = str(info.value)
-    assert "ResNet18_Weights.IMAGENET1K_V1" in message and "https://download.pytorch.org/models/resnet18-f37072fd.pth" in message
+    assert (
+        "ResNet18_Weights.IMAGENET1K_V1" in message
+        and "https://download.pytorch.org/models/resnet18-f37072fd.pth" in message
+    )
     assert "no network" in message and "set model.pretrained to its path" in message
 
 
@@ -135,7 +147,10 @@ def test_imagenet_unreachable_timm(monkeypatch):
         load_pretrained(model, "imagenet")
     message = str(info.value)
     assert "mobilenetv2_140.ra_in1k" in message and "mobilenetv2_140_ra-21a4e913.pth" in message
-    assert "huggingface.co/timm/mobilenetv2_140.ra_in1k" in message and "set model.pretrained to the file's path" in message
+    assert (
+        "huggingface.co/timm/mobilenetv2_140.ra_in1k" in message
+        and "set model.pretrained to the file's path" in message
+    )
 
 
 def test_vit_file_position_embedding_is_resized_bilinearly(tmp_path):
@@ -149,7 +164,12 @@ def test_vit_file_position_embedding_is_resized_bilinearly(tmp_path):
     assert set(report.loaded) == {"base.pos_embed", "base.cls_token"} and list(report.skipped) == ["head.weight"]
     # TransReID: CLS kept, the 14 x 14 grid resized to 2 x 1 by bilinear interpolation (align_corners False).
     grid = pos_embed[0, 1:].reshape(14, 14, 768).permute(2, 0, 1).unsqueeze(0)
-    resized = F.interpolate(grid, size=(2, 1), mode="bilinear", align_corners=False).squeeze(0).permute(1, 2, 0).reshape(2, 768)
+    resized = (
+        F.interpolate(grid, size=(2, 1), mode="bilinear", align_corners=False)
+        .squeeze(0)
+        .permute(1, 2, 0)
+        .reshape(2, 768)
+    )
     expected = torch.cat([pos_embed[0, :1], resized]).unsqueeze(0)
     torch.testing.assert_close(model.base.pos_embed.detach(), expected)
     assert torch.equal(model.base.cls_token.detach(), cls_token)

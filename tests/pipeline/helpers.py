@@ -28,7 +28,7 @@ def write_images(folder: Path, count: int, size: tuple[int, int] = (24, 12)) -> 
     return paths
 
 
-# --- the reference's RandAugment ops (REFERENCE 2.4), sign given explicitly ----------------------
+# --- the reference's RandAugment ops (docs/reference.md §2.4), sign given explicitly ----------------------
 
 
 def ref_translate_x(img: Image.Image, v: float) -> Image.Image:

@@ -1,4 +1,4 @@
-"""RandomErasing (REFERENCE 2.5) against the reference's algorithm written out here."""
+"""RandomErasing (docs/reference.md §2.5) against the reference's algorithm written out here."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class TorchRandom:
 
 
 def reference_erasing(img, rnd, probability=0.5, sl=0.02, sh=0.4, r1=0.3, mean=IMAGENET_MEAN):
-    """The reference class's __call__, transcribed from REFERENCE 2.5 (in place, as it is)."""
+    """The reference class's __call__, transcribed from docs/reference.md §2.5 (in place, as it is)."""
     if rnd.uniform(0, 1) >= probability:
         return img
     for _ in range(100):

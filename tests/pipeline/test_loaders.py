@@ -1,4 +1,4 @@
-"""Datasets, IterLoader and build_train_loader (REFERENCE 2.7-2.9 with the section-8 choices)."""
+"""Datasets, IterLoader and build_train_loader (docs/reference.md §2.7-2.9 with the section-8 choices)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RandAugment (REFERENCE 2.4): each torchvision-built op against the reference's PIL/numpy op."""
+"""RandAugment (docs/reference.md §2.4): each torchvision-built op against the reference's PIL/numpy op."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RandomIdentitySampler (REFERENCE 2.8): batch structure, padding, dropping, seeding, ranks."""
+"""RandomIdentitySampler (docs/reference.md §2.8): batch structure, padding, dropping, seeding, ranks."""
 
 from __future__ import annotations
 

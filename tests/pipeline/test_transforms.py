@@ -1,4 +1,4 @@
-"""Weak, strong and test transforms (REFERENCE 2.1-2.3, 2.6) and their config switches."""
+"""Weak, strong and test transforms (docs/reference.md §2.1-2.3, 2.6) and their config switches."""
 
 from __future__ import annotations
 

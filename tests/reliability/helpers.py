@@ -11,7 +11,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def bau_env() -> dict[str, str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
     env.pop("WORLD_SIZE", None)
     env.pop("BAU_RUN_LOCK", None)
     return env
@@ -20,7 +24,12 @@ def bau_env() -> dict[str, str]:
 def bau(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """``bau ARGS``: its exit status and output."""
     return subprocess.run(
-        [sys.executable, "-m", "bau", *args], check=False, capture_output=True, text=True, env=bau_env(), timeout=timeout
+        [sys.executable, "-m", "bau", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=bau_env(),
+        timeout=timeout,
     )
 
 

@@ -32,7 +32,10 @@ WORKFLOW = {
         ),
         ({"eval": {"max_rank": 5}}, "key 'eval.max_rank': 5 is invalid: 5 is less than the minimum of 10"),
         ({"train": {"milestones": [50, 30]}}, "train.milestones=[50, 30] must be increasing; sort them"),
-        ({"model": {"arch": "vitbase", "width": 120}}, "model.height/width=256x120: model.arch=vitbase needs multiples of 16"),
+        (
+            {"model": {"arch": "vitbase", "width": 120}},
+            "model.height/width=256x120: model.arch=vitbase needs multiples of 16",
+        ),
         ({"train": {"device": "cuda", "gpus": 0}}, "train.device=cuda with train.gpus=0; set train.gpus to 1 or more"),
         ({"data": {"sources": []}}, "key 'data.sources': [] is invalid"),
     ],

@@ -17,8 +17,8 @@ import bau.io as bau_io
 from bau.errors import DiskFullError
 from bau.io import remove_stale_temps, torch_save, write_json
 from bau.training.lock import run_folder_lock
-from tests.reliability.helpers import bau, error_lines, faulty_train
 from tests.fixtures.datasets import write_benchmark
+from tests.reliability.helpers import bau, error_lines, faulty_train
 from tests.training.tiny_data import tiny_run_config
 
 Usage = namedtuple("Usage", "total used free")
@@ -77,7 +77,11 @@ def test_other_errors_pass_unchanged(tmp_path, monkeypatch):
 def test_stale_temporary_files_are_removed_under_the_lock(tmp_path):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
-    stale = [run / "checkpoints" / ".last.pth.k2j3h4g5.tmp", run / ".losses.jsonl.abcd1234.tmp", run / ".final.json.x.tmp"]
+    stale = [
+        run / "checkpoints" / ".last.pth.k2j3h4g5.tmp",
+        run / ".losses.jsonl.abcd1234.tmp",
+        run / ".final.json.x.tmp",
+    ]
     kept = [run / "checkpoints" / "last.pth", run / ".notes.txt.x.tmp", run / "log.txt"]
     for path in stale + kept:
         path.write_text("x")
@@ -115,8 +119,12 @@ def test_bau_train_on_a_full_disk(data_root, tmp_path):
     result = faulty_train("disk-full-epoch-2", "--config", str(_run_config(data_root, tmp_path)), "--out", str(run))
     assert result.returncode == 2, result.stderr[-3000:]
     [line] = error_lines(result)
-    assert line.startswith(f"bau train: error: no space left on device to write {run / 'checkpoints' / 'epoch_002.pth'}: it needs ")
-    assert line.endswith(" bytes), 1.0 kB (1000 bytes) free on that disk; epoch_002.pth was not written. Free some space and rerun the same command")
+    assert line.startswith(
+        f"bau train: error: no space left on device to write {run / 'checkpoints' / 'epoch_002.pth'}: it needs "
+    )
+    assert line.endswith(
+        " bytes), 1.0 kB (1000 bytes) free on that disk; epoch_002.pth was not written. Free some space and rerun the same command"
+    )
     assert "Traceback" not in result.stderr
     last = torch.load(run / "checkpoints" / "last.pth", weights_only=True)
     assert last["epoch"] == 1  # the previous checkpoint, intact
@@ -128,7 +136,12 @@ def test_bau_train_on_a_full_disk(data_root, tmp_path):
 
 def _tmpfs(path: Path, size: str) -> bool:
     path.mkdir()
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=False, capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=False, capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 @pytest.mark.slow
@@ -145,7 +158,12 @@ def test_bau_train_on_a_real_full_tmpfs(data_root, tmp_path):
         assert result.returncode == 0, result.stderr[-3000:]
         size = (probe / "checkpoints" / "last.pth").stat().st_size
         subprocess.run(["umount", str(disk)], check=True)
-        assert subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={int(2.5 * size)}", "tmpfs", str(disk)], check=False).returncode == 0
+        assert (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={int(2.5 * size)}", "tmpfs", str(disk)], check=False
+            ).returncode
+            == 0
+        )
         run = disk / "run"
         result = bau("train", "--config", str(tmp_path / "run.yaml"), "--out", str(run))
         assert result.returncode == 2, result.stderr[-3000:]

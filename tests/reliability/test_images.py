@@ -10,10 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from bau.pipeline.loaders import read_rgb
 from bau.datasets.verify import decode_error
 from bau.errors import DatasetError, TrainingError
 from bau.evaluation.features import extract_features
+from bau.pipeline.loaders import read_rgb
 
 # 16-bit greyscale: 0, 257, 32896, 65535 -> 0, 1, 128, 255 (x / 257, rounded)
 SIXTEEN_BIT = np.array([[0, 257], [32896, 65535], [128, 65407]], dtype=np.uint16)

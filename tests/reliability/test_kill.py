@@ -10,8 +10,8 @@ import signal
 import pytest
 
 from bau.io import write_yaml
-from tests.reliability.helpers import faulty_train
 from tests.fixtures.datasets import write_benchmark
+from tests.reliability.helpers import faulty_train
 from tests.training.tiny_data import tiny_run_config
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,10 @@ from bau.errors import TrainingError
 from bau.training.lock import HELD_ENV, LOCK_NAME, held_by_parent, run_folder_lock
 from tests.reliability.helpers import bau, bau_env, error_lines
 
-HOLD = "import sys, time; from bau.training.lock import run_folder_lock\n" "with run_folder_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(600)\n"
+HOLD = (
+    "import sys, time; from bau.training.lock import run_folder_lock\n"
+    "with run_folder_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(600)\n"
+)
 
 
 @pytest.fixture
@@ -63,7 +66,12 @@ def test_torchrun_children_do_not_take_the_parents_lock(tmp_path, monkeypatch):
         assert held_by_parent(run)  # what a child, which inherits the environment, sees
         # A child that took it anyway would be refused, not wait (no deadlock).
         child = subprocess.run(
-            [sys.executable, "-c", HOLD, str(run)], check=False, capture_output=True, text=True, env=bau_env(), timeout=60
+            [sys.executable, "-c", HOLD, str(run)],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=bau_env(),
+            timeout=60,
         )
         assert child.returncode != 0 and "is in use by another bau train" in child.stderr
     assert not held_by_parent(run)
@@ -85,7 +93,9 @@ def test_forked_children_do_not_keep_the_lock(tmp_path):
         "    print(child, flush=True)\n"
         "    time.sleep(60)\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", script, str(run)], stdout=subprocess.PIPE, text=True, env=bau_env())
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(run)], stdout=subprocess.PIPE, text=True, env=bau_env()
+    )
     child = int(parent.stdout.readline())
     try:
         parent.send_signal(signal.SIGKILL)  # the child lives on

@@ -77,7 +77,9 @@ def test_safe_names_pass():
 
 
 def test_bau_config_refuses_an_injection_attempt(tmp_path):
-    path = write_config(tmp_path / "bad.yaml", rename("methods", "bau", "x$(touch /tmp/pwned_subst)")(copy.deepcopy(BASE)))
+    path = write_config(
+        tmp_path / "bad.yaml", rename("methods", "bau", "x$(touch /tmp/pwned_subst)")(copy.deepcopy(BASE))
+    )
     result = bau("config", str(path))
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == f"bau config: error: {path} is invalid:"

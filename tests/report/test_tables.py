@@ -207,7 +207,7 @@ def workflow_config(**tables) -> dict:
                     "cuhk03": {"sources": ["market1501", "msmt17", "cuhksysu"], "targets": ["cuhk03"]},
                     "msmt17": {"sources": ["market1501", "cuhksysu", "cuhk03"], "targets": ["msmt17"]},
                     "market1501": {"sources": ["msmt17", "cuhk03", "cuhksysu"], "targets": ["market1501"]},
-                }
+                },
             },
         },
         "tables": tables,
@@ -391,7 +391,13 @@ def test_reference_rows_show_published_averages_on_real_data(reported):
     table = build_table(spec, p2_metrics(synthetic=False), reported)
     frame = table.frame
     # ReNorm has no number in this csv: no row; ACL's comes first, as in the paper's tables
-    assert list(frame.index) == ["ACL (ECCV'22) (reported)", "Baseline", "BAU (reported)", "BAU (reproduced)", "BAU (Δ)"]
+    assert list(frame.index) == [
+        "ACL (ECCV'22) (reported)",
+        "Baseline",
+        "BAU (reported)",
+        "BAU (reproduced)",
+        "BAU (Δ)",
+    ]
     acl = frame.loc["ACL (ECCV'22) (reported)"]
     assert (acl["Average", "mAP"], acl["Average", "R-1"]) == ("45.3", "59.0")
     assert acl["M+MS+CS→C3", "mAP"] == MISSING  # only the average is printed
@@ -441,7 +447,9 @@ def test_reported_copies_in_several_tables_must_agree(tmp_path):
     path.write_text(header + "p3,m,bau,mAP,79.5,Table 4,a\np3,m,bau,mAP,79.5,Table 5,b\n")
     assert len(load_reported(path)) == 2  # the same cell in two tables, agreeing
     path.write_text(header + "p3,m,bau,mAP,79.5,Table 4,a\np3,m,bau,mAP,78.5,Table 5,b\n")
-    with pytest.raises(ConfigError, match=r"copies of p3/m/bau/mAP disagree: Table 4 79.5 \(line 2\), Table 5 78.5 \(line 3\)"):
+    with pytest.raises(
+        ConfigError, match=r"copies of p3/m/bau/mAP disagree: Table 4 79.5 \(line 2\), Table 5 78.5 \(line 3\)"
+    ):
         load_reported(path)
     path.write_text(header + "p3,m,bau,mAP,79.5,,a\n")
     with pytest.raises(ConfigError, match="line 2: every number needs its paper_table and a source"):
@@ -454,17 +462,30 @@ PAPER_CELLS = {
     **{
         ("protocol1", t, "bau", "Table 3"): v
         for t, v in {
-            "prid": (77.2, 68.4), "grid": (68.1, 59.8), "viper": (74.6, 66.1), "ilids": (88.7, 83.7),
+            "prid": (77.2, 68.4),
+            "grid": (68.1, 59.8),
+            "viper": (74.6, 66.1),
+            "ilids": (88.7, 83.7),
             "average": (77.2, 69.5),
         }.items()
     },
     **{
         ("protocol2", t, "bau", "Table 4"): v
-        for t, v in {"cuhk03": (42.8, 43.9), "msmt17": (24.3, 50.9), "market1501": (77.1, 90.4), "average": (48.1, 61.7)}.items()
+        for t, v in {
+            "cuhk03": (42.8, 43.9),
+            "msmt17": (24.3, 50.9),
+            "market1501": (77.1, 90.4),
+            "average": (48.1, 61.7),
+        }.items()
     },
     **{
         ("protocol3", t, "bau", "Table 4"): v
-        for t, v in {"cuhk03": (50.6, 51.8), "msmt17": (26.8, 54.3), "market1501": (79.5, 91.1), "average": (52.3, 65.7)}.items()
+        for t, v in {
+            "cuhk03": (50.6, 51.8),
+            "msmt17": (26.8, 54.3),
+            "market1501": (79.5, 91.1),
+            "average": (52.3, 65.7),
+        }.items()
     },
     **{
         ("protocol3", t, m, "Table 5"): v
@@ -600,6 +621,11 @@ def test_table_formats_do_not_import_the_table_builder():
 
 def test_row_source_names_a_cells_longer_source_once(tmp_path):
     path = tmp_path / "reported.csv"
-    path.write_text(REPORTED_CSV.replace('msmt17,bau,mAP,24.3,Table 4,"BAU Table 4, copied in X"', 'msmt17,bau,mAP,24.3,Table 4,"BAU Table 4, copied in X; Z prints 24.2"'))
+    path.write_text(
+        REPORTED_CSV.replace(
+            'msmt17,bau,mAP,24.3,Table 4,"BAU Table 4, copied in X"',
+            'msmt17,bau,mAP,24.3,Table 4,"BAU Table 4, copied in X; Z prints 24.2"',
+        )
+    )
     frame = build_table(P2, p2_metrics(synthetic=False), load_reported(path)).frame
     assert frame.loc["BAU (reported)", ("Source", "")] == "BAU Table 4, copied in X; Z prints 24.2"

@@ -24,4 +24,6 @@ def image_features(path: Path) -> np.ndarray:
     """[mean R, mean G, mean B, log sharpness, height, width/height] of one image."""
     rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64)
     grey = rgb @ np.array([0.299, 0.587, 0.114])
-    return np.array([*rgb.reshape(-1, 3).mean(0), np.log(laplacian_variance(grey) + 1.0), rgb.shape[0], rgb.shape[1] / rgb.shape[0]])
+    return np.array(
+        [*rgb.reshape(-1, 3).mean(0), np.log(laplacian_variance(grey) + 1.0), rgb.shape[0], rgb.shape[1] / rgb.shape[0]]
+    )

@@ -15,16 +15,28 @@ from bau.synth import MARKER, expected_counts
 from bau.synth.layouts import SCALES, build_plans, scale_size
 
 FORMATS = {
-    "Market-1501-v15.09.15": "JPEG", "MSMT17": "JPEG", "cuhk03-np": "PNG", "cuhk02": "PNG",
-    "CUHK-SYSU": "JPEG", "underground_reid": "JPEG", "QMUL-iLIDS": "JPEG", "prid_2011": "PNG", "VIPeR": "BMP",
+    "Market-1501-v15.09.15": "JPEG",
+    "MSMT17": "JPEG",
+    "cuhk03-np": "PNG",
+    "cuhk02": "PNG",
+    "CUHK-SYSU": "JPEG",
+    "underground_reid": "JPEG",
+    "QMUL-iLIDS": "JPEG",
+    "prid_2011": "PNG",
+    "VIPeR": "BMP",
 }
 
 
 def test_marker_and_folders(tiny_root):
     root, counts = tiny_root
     expected = {name: dataclasses.asdict(stats) for name, stats in expected_counts("tiny").items()}
-    marker = {"scale": "tiny", "seed": 1, "bau_version": __version__, "prid_shared_ids": scale_size("tiny").prid[0],
-              "expected_counts": expected}
+    marker = {
+        "scale": "tiny",
+        "seed": 1,
+        "bau_version": __version__,
+        "prid_shared_ids": scale_size("tiny").prid[0],
+        "expected_counts": expected,
+    }
     assert json.loads((root / MARKER).read_text()) == marker
     assert sorted(p.name for p in root.iterdir()) == sorted([*FORMATS, MARKER])
     assert sum(counts.values()) == sum(len(p.images) for p in build_plans("tiny", 1))

@@ -68,7 +68,10 @@ def test_dg_variants_train_on_all_folders(data, name, base):
 def test_cuhk02_and_cuhksysu(data):
     cuhk02 = data("cuhk02dg")
     assert (len(cuhk02.train), cuhk02.num_train_pids, cuhk02.num_train_cams) == (
-        EXPECTED["cuhk02dg"].images, EXPECTED["cuhk02dg"].ids, EXPECTED["cuhk02dg"].cameras)
+        EXPECTED["cuhk02dg"].images,
+        EXPECTED["cuhk02dg"].ids,
+        EXPECTED["cuhk02dg"].cameras,
+    )
     assert EXPECTED["cuhk02dg"].ids == sum(SIZE.cuhk02_pairs)  # numbering restarts per pair
     sysu = data("cuhksysu")
     assert (len(sysu.train), sysu.num_train_pids) == (EXPECTED["cuhksysu"].train_images, EXPECTED["cuhksysu"].train_ids)

@@ -8,8 +8,15 @@ import pytest
 from tests.synth.helpers import image_features, image_files
 
 FOLDERS = {
-    "market1501": "Market-1501-v15.09.15", "msmt17": "MSMT17", "cuhk03": "cuhk03-np", "cuhk02dg": "cuhk02",
-    "cuhksysu": "CUHK-SYSU", "grid": "underground_reid", "ilids": "QMUL-iLIDS", "prid": "prid_2011", "viper": "VIPeR",
+    "market1501": "Market-1501-v15.09.15",
+    "msmt17": "MSMT17",
+    "cuhk03": "cuhk03-np",
+    "cuhk02dg": "cuhk02",
+    "cuhksysu": "CUHK-SYSU",
+    "grid": "underground_reid",
+    "ilids": "QMUL-iLIDS",
+    "prid": "prid_2011",
+    "viper": "VIPeR",
 }
 R, G, B, SHARP, HEIGHT, ASPECT = range(6)
 
@@ -55,8 +62,10 @@ def test_colour_casts_and_brightness_differ(features):
 
 def test_prid_cameras_have_different_light(tiny_root):
     root, _ = tiny_root
-    cams = {c: np.stack([image_features(p)[:3] for p in image_files(root / "prid_2011" / "single_shot" / c)[:40]]).mean(0)
-            for c in ("cam_a", "cam_b")}
+    cams = {
+        c: np.stack([image_features(p)[:3] for p in image_files(root / "prid_2011" / "single_shot" / c)[:40]]).mean(0)
+        for c in ("cam_a", "cam_b")
+    }
     assert cams["cam_b"][2] / cams["cam_b"][0] > cams["cam_a"][2] / cams["cam_a"][0] + 0.15  # cam_b is bluer
 
 

@@ -11,7 +11,9 @@ from bau.training.runlog import JsonlLog
 def test_overrides_are_dotted_and_yaml_parsed(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump({"train": {"epochs": 5}, "model": {"arch": "resnet18"}}))
-    cfg = resolve_config(str(path), ["train.epochs=2", "data.sources=[market1501, msmt17]", "method.lam=0.5"], device="cpu")
+    cfg = resolve_config(
+        str(path), ["train.epochs=2", "data.sources=[market1501, msmt17]", "method.lam=0.5"], device="cpu"
+    )
     assert cfg["train"]["epochs"] == 2
     assert cfg["data"]["sources"] == ["market1501", "msmt17"]
     assert cfg["method"]["lam"] == 0.5

@@ -10,7 +10,7 @@ from bau.training.memory import MemoryBank, occurrence_rank
 
 
 def sequential_update(features, f, y, m):
-    """REFERENCE 4.3 step 5, literally: one sample at a time, in batch order."""
+    """docs/reference.md §4.3 step 5, literally: one sample at a time, in batch order."""
     features = features.clone()
     for x, label in zip(f, y.tolist()):
         features[label] = m * features[label] + (1 - m) * x
@@ -129,8 +129,12 @@ def _initial_memory(tmp_path):
     train_set = _train_set(tmp_path)
     torch.manual_seed(0)
     model = create_model("resnet18", 3, height=32, width=16).train()
-    cfg = {"model": {"height": 32, "width": 16}, "eval": {"batch_size": 2}, "data": {"workers": 0},
-           "method": {"memory_momentum": 0.1}}
+    cfg = {
+        "model": {"height": 32, "width": 16},
+        "eval": {"batch_size": 2},
+        "data": {"workers": 0},
+        "method": {"memory_momentum": 0.1},
+    }
     return model, train_set, initial_memory(model, train_set, cfg, torch.device("cpu"))
 
 
@@ -160,8 +164,9 @@ def test_initial_memory_is_built_from_the_extractors_features(tmp_path):
 
     model, train_set, memory = _initial_memory(tmp_path)
     items = sorted(train_set.items, key=lambda item: item.path)
-    feats = extract_features(model, [item.path for item in items], height=32, width=16, batch_size=2, amp=False,
-                             progress=False)
+    feats = extract_features(
+        model, [item.path for item in items], height=32, width=16, batch_size=2, amp=False, progress=False
+    )
     expected = MemoryBank.from_features(feats, [item.pid for item in items], [0, 1, 1], 3)
     assert torch.equal(memory.features, expected.features)
     assert torch.equal(memory.labels, expected.labels)

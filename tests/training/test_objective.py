@@ -22,8 +22,16 @@ def batch():
     b, dim, classes = 8, 6, 6
     y = torch.tensor([0, 0, 1, 1, 3, 3, 5, 5])
     d = (y >= 3).long()  # classes 0-2 domain 0, 3-5 domain 1
-    weak = (torch.randn(b, dim, generator=g), F.normalize(torch.randn(b, dim, generator=g)), torch.randn(b, classes, generator=g))
-    strong = (torch.randn(b, dim, generator=g), F.normalize(torch.randn(b, dim, generator=g)), torch.randn(b, classes, generator=g))
+    weak = (
+        torch.randn(b, dim, generator=g),
+        F.normalize(torch.randn(b, dim, generator=g)),
+        torch.randn(b, classes, generator=g),
+    )
+    strong = (
+        torch.randn(b, dim, generator=g),
+        F.normalize(torch.randn(b, dim, generator=g)),
+        torch.randn(b, classes, generator=g),
+    )
     memory = MemoryBank(F.normalize(torch.randn(classes, dim, generator=g)), torch.tensor([0, 0, 0, 1, 1, 1]))
     return view_outputs(weak, strong), y, d, memory
 
@@ -95,7 +103,9 @@ def test_strong_id_loss_trains_the_augmented_views_with_the_identity_losses():
     terms["ce"].backward()
     assert logits_s.grad.abs().sum() > 0  # the augmented views are trained
     # Off (the reference): identity losses on the weak views only.
-    ref = compute_losses(view_outputs(weak, strong), y, d, None, method(alignment=False, uniformity=False, domain=False))
+    ref = compute_losses(
+        view_outputs(weak, strong), y, d, None, method(alignment=False, uniformity=False, domain=False)
+    )
     assert ref["ce"].item() == pytest.approx(ce_w, abs=1e-6)
     assert ref["tri"].item() == pytest.approx(0.075, abs=1e-5)
 

@@ -1,4 +1,4 @@
-"""WarmupMultiStepLR: the values of REFERENCE 4.2, stepped once per epoch."""
+"""WarmupMultiStepLR: the values of docs/reference.md §4.2, stepped once per epoch."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ import torch
 from bau.errors import ConfigError
 from bau.training.schedule import WarmupMultiStepLR
 
-# REFERENCE 4.2: lr of each 0-based epoch with the paper's settings.
+# docs/reference.md §4.2: lr of each 0-based epoch with the paper's settings.
 REFERENCE_LR = {
     0: 3.5e-6,
     1: 3.815e-5,
@@ -25,7 +25,9 @@ REFERENCE_LR = {
 
 
 def make_optimizer(groups: int = 3) -> torch.optim.Adam:
-    params = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 3.5e-4, "weight_decay": 5e-4} for _ in range(groups)]
+    params = [
+        {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 3.5e-4, "weight_decay": 5e-4} for _ in range(groups)
+    ]
     return torch.optim.Adam(params, lr=3.5e-4)
 
 

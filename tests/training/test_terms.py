@@ -26,13 +26,19 @@ def test_switches():
 def test_without_the_strong_view_every_switch_that_needs_it_is_off_and_reported():
     baseline = method(strong_view=False, uniformity=False, strong_id_loss=True)
     assert effective_switches(baseline) == {
-        "strong_id_loss": False, "alignment": False, "uniformity": False, "domain": False
+        "strong_id_loss": False,
+        "alignment": False,
+        "uniformity": False,
+        "domain": False,
     }
     # Only the switches that were asked for and cannot act are reported.
     assert ignored_switches(baseline) == ["strong_id_loss", "alignment", "domain"]
     assert ignored_switches(method(uniformity=False, strong_id_loss=True)) == []
     assert effective_switches(method(uniformity=False)) == {
-        "strong_id_loss": False, "alignment": True, "uniformity": False, "domain": True
+        "strong_id_loss": False,
+        "alignment": True,
+        "uniformity": False,
+        "domain": True,
     }
 
 

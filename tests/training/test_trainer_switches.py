@@ -53,6 +53,8 @@ def test_trainer_evaluates_in_fp32_unless_eval_amp(data_root, tmp_path, monkeypa
     calls = []
     summary = {name: {"mean": 0.5} for name in ("mAP", "rank1", "rank5", "rank10", "mINP")}
     # evaluate_model(model, target, data_root, options, ...)
-    monkeypatch.setattr(trainer_module, "evaluate_model", lambda *a, **k: calls.append(a[3].amp) or {"summary": summary})
+    monkeypatch.setattr(
+        trainer_module, "evaluate_model", lambda *a, **k: calls.append(a[3].amp) or {"summary": summary}
+    )
     trainer.evaluate_targets(1)
     assert calls == [bool(amp)]

@@ -77,7 +77,9 @@ class _PlanRecorder(logging.Handler):
         event = getattr(record, "event", None)
         if event == LogEvent.JOB_INFO:
             resources = {k: v for k, v in dict(record.resources).items() if not k.startswith("_")}
-            self.plan.jobs.append(Job(record.rule_name, dict(record.wildcards or {}), resources, list(record.output or [])))
+            self.plan.jobs.append(
+                Job(record.rule_name, dict(record.wildcards or {}), resources, list(record.output or []))
+            )
         elif event == LogEvent.RUN_INFO:
             self.plan.counts = {k: v for k, v in record.stats.items() if k != "total"}
 
@@ -111,7 +113,9 @@ def dry_run(
     return recorder.plan
 
 
-def snakemake_cli(workdir: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def snakemake_cli(
+    workdir: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """``snakemake ARGS`` run in ``workdir`` as a user runs it (a separate process)."""
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(workdir), *args],

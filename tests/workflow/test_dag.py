@@ -178,7 +178,10 @@ def _with(config_path, edit):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda c: c["protocols"].update(tables=c["protocols"]["protocol3"]), "protocol 'tables' has the name of a results folder"),
+        (
+            lambda c: c["protocols"].update(tables=c["protocols"]["protocol3"]),
+            "protocol 'tables' has the name of a results folder",
+        ),
         (
             lambda c: c["protocols"]["protocol3"]["runs"]["msmt17"].update(targets=["cuhk03"]),
             "target 'cuhk03' is evaluated by runs 'cuhk03' and 'msmt17'",

@@ -110,7 +110,10 @@ def test_every_table_and_figure_is_written(tiny_run):
     assert kinds == set(TINY["figures"])
     missing = [str(out) for out in outputs if not (workdir / out).is_file() or (workdir / out).stat().st_size == 0]
     assert not missing
-    figures = {p.relative_to(workdir / "results" / "figures").as_posix() for p in (workdir / "results" / "figures").rglob("*.png")}
+    figures = {
+        p.relative_to(workdir / "results" / "figures").as_posix()
+        for p in (workdir / "results" / "figures").rglob("*.png")
+    }
     assert {"cmc/protocol1.png", "loss_curves/protocol2/cuhk03.png", "tsne/protocol1/all/bau.png"} <= figures
 
 
@@ -127,7 +130,13 @@ def test_metrics_come_from_the_configured_selection(tiny_run):
 def test_report_includes_tables_and_figures(tiny_run):
     workdir = tiny_run.workdir
     result = snakemake_cli(
-        workdir, "--report", "report.html", "all_tables", f"--configfile={tiny_run.config}", timeout=300, env=tiny_run.env
+        workdir,
+        "--report",
+        "report.html",
+        "all_tables",
+        f"--configfile={tiny_run.config}",
+        timeout=300,
+        env=tiny_run.env,
     )
     assert result.returncode == 0, _tail(result)
     html = (workdir / "report.html").read_text(errors="replace")
@@ -190,7 +199,10 @@ def test_a_changed_run_starts_over_and_an_interrupted_one_resumes(tiny_run, tmp_
     assert result.returncode == 0, _tail(result)
     assert yaml.safe_load((run / "config.yaml").read_text())["train"]["iters"] == 3
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "features"]  # the old run is gone
-    assert "removed the earlier run's checkpoints" in (workdir / "results/logs/run_config/protocol2/cuhk03/bau.log").read_text()
+    assert (
+        "removed the earlier run's checkpoints"
+        in (workdir / "results/logs/run_config/protocol2/cuhk03/bau.log").read_text()
+    )
 
     # A training killed after its last checkpoint: no final.json. It is trained again, from
     # the checkpoint, and its configuration is not rewritten.

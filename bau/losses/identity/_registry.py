@@ -19,7 +19,9 @@ def register_id_loss(name: str) -> Callable[[L], L]:
         if not (isinstance(cls, type) and issubclass(cls, IdentityLoss)):
             raise TypeError(f"register_id_loss({name!r}) decorates IdentityLoss subclasses, not {cls!r}")
         if name in _LOSSES:
-            raise ValueError(f"identity loss {name!r} is registered twice ({_LOSSES[name].__qualname__}, {cls.__qualname__})")
+            raise ValueError(
+                f"identity loss {name!r} is registered twice ({_LOSSES[name].__qualname__}, {cls.__qualname__})"
+            )
         _LOSSES[name] = cls
         return cls
 
