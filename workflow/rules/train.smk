@@ -1,4 +1,4 @@
-# Training and evaluation: one run per protocol / run / method, evaluated per target.
+# Training and evaluation: one run per protocol / run / method / seed, evaluated per target.
 
 
 # The resolved configuration of one run, in its run folder. Its hash is a param, so editing
@@ -14,9 +14,9 @@ rule run_config:
     output:
         config=LAYOUT.run_config(RUN),
     log:
-        LAYOUT.log("run_config", *RUN),
+        LAYOUT.log("run_config", *RUN_PARTS),
     benchmark:
-        LAYOUT.benchmark("run_config", *RUN)
+        LAYOUT.benchmark("run_config", *RUN_PARTS)
     params:
         config_hash=run_hash,
     run:
@@ -31,9 +31,9 @@ rule train:
     output:
         final=LAYOUT.final(RUN),
     log:
-        LAYOUT.log("train", *RUN),
+        LAYOUT.log("train", *RUN_PARTS),
     benchmark:
-        LAYOUT.benchmark("train", *RUN)
+        LAYOUT.benchmark("train", *RUN_PARTS)
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]
@@ -59,9 +59,9 @@ rule evaluate:
         metrics=LAYOUT.metrics(EVAL),
         features=LAYOUT.features(EVAL),
     log:
-        LAYOUT.log("evaluate", *EVAL),
+        LAYOUT.log("evaluate", *EVAL_PARTS),
     benchmark:
-        LAYOUT.benchmark("evaluate", *EVAL)
+        LAYOUT.benchmark("evaluate", *EVAL_PARTS)
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]
