@@ -179,6 +179,26 @@ def validate_run(config: Mapping, source: str = "run configuration") -> dict:
     return full
 
 
+def seeds_from_command_line(config: Mapping) -> dict:
+    """``config`` with seeds given as text read as integers: `snakemake --config seeds=[1,2,3]`
+    passes the list's items as text ('1'), which the schema would refuse."""
+
+    def ints(seeds: Any) -> Any:
+        if isinstance(seeds, list) and all(isinstance(s, str) and s.strip().isdigit() for s in seeds):
+            return [int(s) for s in seeds]
+        return seeds
+
+    config = dict(config)
+    if "seeds" in config:
+        config["seeds"] = ints(config["seeds"])
+    if isinstance(config.get("protocols"), Mapping):
+        config["protocols"] = {
+            name: {**spec, "seeds": ints(spec["seeds"])} if isinstance(spec, Mapping) and "seeds" in spec else spec
+            for name, spec in config["protocols"].items()
+        }
+    return config
+
+
 def protocol_seeds(workflow: Mapping, protocol: str) -> list[int]:
     """The training seeds of ``protocol``: its own ``seeds``, else the top-level ``seeds``."""
     spec = workflow["protocols"][protocol]

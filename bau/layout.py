@@ -114,6 +114,11 @@ def seed_label(seed: int | str) -> str:
     return FOLDER_FORMATS["seed"].format(seed)
 
 
+def is_seed_folder(name: str) -> bool:
+    """Whether a folder name is a seed's (``seed1``)."""
+    return re.fullmatch(r"seed[0-9]+", name) is not None
+
+
 def folders(key: RunKey | EvalKey) -> tuple[str, ...]:
     """The folder names of a key, in order (also of a pattern: ``seed{seed}``)."""
     return tuple(FOLDER_FORMATS.get(name, "{}").format(value) for name, value in zip(key._fields, key))

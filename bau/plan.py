@@ -14,7 +14,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bau.config import config_hash, fill_defaults, load_schema, protocol_seeds, resolve_run, validate
+from bau.config import (
+    config_hash,
+    fill_defaults,
+    load_schema,
+    protocol_seeds,
+    resolve_run,
+    seeds_from_command_line,
+    validate,
+)
 from bau.datasets import get_parser
 from bau.errors import ConfigError
 from bau.io import write_text, write_yaml
@@ -63,6 +71,7 @@ class Plan:
     def __init__(self, config: Mapping[str, Any], source: str = "the configuration") -> None:
         # Defaults are filled here, not by snakemake's validate(), which would write the run
         # defaults into every partial `methods.*` override, where they would win over `run`.
+        config = seeds_from_command_line(config)
         validate(config, "workflow", source=source)
         self.source = source
         self.settings: dict = fill_defaults(dict(config), load_schema())
