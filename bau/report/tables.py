@@ -217,7 +217,12 @@ def _data_kind(metrics: MetricsByCell, synthetic_default: bool | None) -> bool |
     flags = {bool(m["synthetic"]) for v in metrics.values() for m in _per_seed(v) if m is not None}
     if len(flags) > 1:
         synthetic = sorted(
-            {f"{t}/{m}" for (t, m), v in metrics.items() for one in _per_seed(v) if one is not None and one["synthetic"]}
+            {
+                f"{t}/{m}"
+                for (t, m), v in metrics.items()
+                for one in _per_seed(v)
+                if one is not None and one["synthetic"]
+            }
         )
         raise BauError(
             "the table mixes metrics of synthetic and real data (synthetic: "
