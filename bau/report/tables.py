@@ -38,12 +38,14 @@ import pandas as pd
 
 from bau.config import deep_merge, fill_defaults, load_workflow_config, protocol_seeds
 from bau.errors import BauError, ConfigError
-from bau.layout import EvalKey, Layout
+from bau.io import read_json
+from bau.layout import EvalKey, Layout, RunKey
 from bau.report import labels
 from bau.report.inputs import load_metrics
 from bau.report.labels import METRIC_LABELS, SWITCH_LABELS
 from bau.report.reported import AVERAGE_TARGET, load_reported
 from bau.report.table_formats import SOURCE_COLUMN, Table, write_table
+from bau.training.runlog import STEEP_FALL, WATCHED
 from bau.training.terms import effective_switches
 
 log = logging.getLogger(__name__)
@@ -365,13 +367,15 @@ def build_table(
     *,
     synthetic_default: bool | None = None,
     selection_default: str | None = None,
+    still_falling: Sequence[str] = (),
 ) -> Table:
     """The table of ``spec`` from ``metrics[(target, method)]`` (missing keys or None: not run).
 
     ``reported`` is the frame of :func:`bau.report.reported.load_reported`; its numbers are
     shown only when the metrics are of real data (their ``synthetic`` field, or
     ``synthetic_default`` when no metrics exist yet). The caption states the metrics'
-    model-selection rule (``selection_default`` when there are none).
+    model-selection rule (``selection_default`` when there are none) and names the runs of
+    ``still_falling`` (run/method/seed<seed>: ended while their loss was still falling steeply).
     """
     metrics = {(col.target, m): metrics.get((col.target, m)) for col in spec.columns for m in spec.methods}
     synthetic = _data_kind(metrics, synthetic_default)
@@ -392,6 +396,13 @@ def build_table(
     frame.index.name = "Method"
     title = spec.title or _default_title(spec)
     caption = _caption(spec, title, metrics, synthetic, reported is not None, paper, selection_default, bool(paired))
+    if still_falling:
+        caption += (
+            f" Runs that ended while their loss was still falling steeply (last-epoch mean {WATCHED.upper()} below "
+            f"{STEEP_FALL} x the previous epoch's; longer training would change their numbers): "
+            + ", ".join(still_falling)
+            + "."
+        )
     return Table(spec.name, title, caption, frame)
 
 
@@ -545,6 +556,21 @@ def method_switches(config: Mapping[str, Any], methods: Sequence[str]) -> dict[s
     return {method: {k: v for k, v in flags.items() if k in varying} for method, flags in effective.items()}
 
 
+def still_falling_runs(results: Path, config: Mapping[str, Any], spec: TableSpec) -> list[str]:
+    """The table's training runs whose final.json flags them as still falling steeply."""
+    targets = {col.target for col in spec.columns}
+    flagged = []
+    for run, run_spec in config["protocols"][spec.protocol]["runs"].items():
+        if not targets & set(run_spec["targets"]):
+            continue
+        for method in spec.methods:
+            for seed in spec.seeds:
+                final = Path(Layout(str(results)).final(RunKey(spec.protocol, run, method, str(seed))))
+                if final.is_file() and read_json(final).get("losses", {}).get("still_falling"):
+                    flagged.append(f"{run}/{method}/seed{seed}")
+    return flagged
+
+
 def metrics_path(results: Path, protocol: str, target: str, method: str, seed: int | str) -> Path:
     return Path(Layout(str(results)).metrics(EvalKey(protocol, target, method, str(seed))))
 
@@ -594,6 +620,7 @@ def main(args: argparse.Namespace) -> int:
         reported,
         synthetic_default=config["data"]["synthetic"],
         selection_default=config.get("selection"),
+        still_falling=still_falling_runs(results, config, spec),
     )
     out_dir = Path(args.out_dir or Layout(str(results)).tables_dir())
     for path in write_table(table, out_dir):

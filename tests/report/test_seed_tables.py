@@ -4,6 +4,8 @@ three seeds with hand-computed numbers."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
@@ -115,3 +117,22 @@ def test_one_seed_keeps_the_split_std_and_says_one_seed():
     table = build_table(spec, {("prid", "bau"): [metrics_dict([0.4, 0.5], [0.4, 0.5])]})
     assert table.frame.loc["BAU", ("PRID", "mAP")] == "45.0 ± 5.0"
     assert "one seed (seed 1); mean ± std over the 2 splits of each target" in table.caption
+
+
+def test_caption_names_the_runs_that_ended_still_falling(tmp_path):
+    config = workflow_config(protocol2={"protocol": "protocol2", "methods": ["baseline", "bau"]})
+    config["seeds"] = [1, 2]
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    results = tmp_path / "results"
+    for seed, falling in ((1, False), (2, True)):
+        write_results(results, "protocol2", "cuhk03", "bau", metrics_dict(0.4, 0.4), seed=seed)
+        final = results / "runs" / "protocol2" / "cuhk03" / "bau" / f"seed{seed}" / "final.json"
+        final.parent.mkdir(parents=True)
+        final.write_text(json.dumps({"epochs": 5, "losses": {"still_falling": falling}}))
+    out = tmp_path / "tables"
+    args = ["table", "protocol2", "--config", str(config_path), "--results", str(results), "--out-dir", str(out)]
+    assert bau_main(args) == 0
+    text = (out / "protocol2.md").read_text()
+    assert "Runs that ended while their loss was still falling steeply (last-epoch mean CE below 0.9" in text
+    assert text.rstrip().endswith(": cuhk03/bau/seed2.")
