@@ -276,8 +276,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", action="store_true", help="the file is a run configuration (bau train)")
     parser.add_argument(
         "--resolve",
-        metavar="PROTOCOL/RUN/METHOD",
-        help="print the full configuration of one run of the workflow configuration",
+        metavar="PROTOCOL/RUN/METHOD[/SEED]",
+        help="print the full configuration of one run of the workflow configuration (SEED: one of its "
+        "seeds, default the first)",
     )
     parser.add_argument(
         "--out",
@@ -294,8 +295,8 @@ def main(args: argparse.Namespace) -> int:
         resolved = load_workflow_config(args.file)
         if args.resolve:
             parts = args.resolve.split("/")
-            if len(parts) != 3:
-                raise ConfigError(f"--resolve takes PROTOCOL/RUN/METHOD, got '{args.resolve}'")
+            if len(parts) not in (3, 4):
+                raise ConfigError(f"--resolve takes PROTOCOL/RUN/METHOD[/SEED], got '{args.resolve}'")
             resolved = resolve_run(resolved, *parts)
     if args.out is not None:
         if not args.resolve:

@@ -51,6 +51,8 @@ RUN = pattern(RunKey)
 EVAL = pattern(EvalKey)
 RUN_PARTS = folders(RUN)
 EVAL_PARTS = folders(EVAL)
+# The `seed` wildcard of a run or an evaluation: one of the configured training seeds.
+TRAINING_SEEDS = alternatives(PLAN.all_seeds)
 # The t-SNE figure of a protocol / run / method shows the first seed's run (Plan.tsne_run).
 TSNE = ("{protocol}", "{run}", "{method}")
 

@@ -169,6 +169,8 @@ rule source_features:
         LAYOUT.log("source_features", *RUN_PARTS, "{source}"),
     benchmark:
         LAYOUT.benchmark("source_features", *RUN_PARTS, "{source}")
+    wildcard_constraints:
+        seed=TRAINING_SEEDS,
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]

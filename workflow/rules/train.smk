@@ -6,7 +6,7 @@
 # shared training settings) rewrites exactly the configurations that changed, and only those
 # runs retrain; the data reports are inputs, so changed data retrains too. A new
 # configuration starts the run folder over (bau.config.write_run_config, also
-# `bau config FILE --resolve P/R/M --out FILE`). A Python step: with the profile's
+# `bau config FILE --resolve P/R/M/SEED --out FILE`). A Python step: with the profile's
 # force-use-threads it runs inside Snakemake instead of a new Snakemake process per job.
 rule run_config:
     input:
@@ -17,6 +17,8 @@ rule run_config:
         LAYOUT.log("run_config", *RUN_PARTS),
     benchmark:
         LAYOUT.benchmark("run_config", *RUN_PARTS)
+    wildcard_constraints:
+        seed=TRAINING_SEEDS,
     params:
         config_hash=run_hash,
     run:
@@ -34,6 +36,8 @@ rule train:
         LAYOUT.log("train", *RUN_PARTS),
     benchmark:
         LAYOUT.benchmark("train", *RUN_PARTS)
+    wildcard_constraints:
+        seed=TRAINING_SEEDS,
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]
@@ -62,6 +66,8 @@ rule evaluate:
         LAYOUT.log("evaluate", *EVAL_PARTS),
     benchmark:
         LAYOUT.benchmark("evaluate", *EVAL_PARTS)
+    wildcard_constraints:
+        seed=TRAINING_SEEDS,
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]
