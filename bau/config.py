@@ -179,8 +179,35 @@ def validate_run(config: Mapping, source: str = "run configuration") -> dict:
     return full
 
 
-def resolve_run(workflow: Mapping, protocol: str, run: str, method: str) -> dict:
-    """The full, validated configuration of one training run of the workflow."""
+def seeds_from_command_line(config: Mapping) -> dict:
+    """``config`` with seeds given as text read as integers: `snakemake --config seeds=[1,2,3]`
+    passes the list's items as text ('1'), which the schema would refuse."""
+
+    def ints(seeds: Any) -> Any:
+        if isinstance(seeds, list) and all(isinstance(s, str) and s.strip().isdigit() for s in seeds):
+            return [int(s) for s in seeds]
+        return seeds
+
+    config = dict(config)
+    if "seeds" in config:
+        config["seeds"] = ints(config["seeds"])
+    if isinstance(config.get("protocols"), Mapping):
+        config["protocols"] = {
+            name: {**spec, "seeds": ints(spec["seeds"])} if isinstance(spec, Mapping) and "seeds" in spec else spec
+            for name, spec in config["protocols"].items()
+        }
+    return config
+
+
+def protocol_seeds(workflow: Mapping, protocol: str) -> list[int]:
+    """The training seeds of ``protocol``: its own ``seeds``, else the top-level ``seeds``."""
+    spec = workflow["protocols"][protocol]
+    return list(spec.get("seeds") or workflow.get("seeds") or [1])
+
+
+def resolve_run(workflow: Mapping, protocol: str, run: str, method: str, seed: int | str | None = None) -> dict:
+    """The full, validated configuration of one training run of the workflow; ``seed`` (one of
+    the protocol's ``seeds``) is the run's ``seed`` (None: the first of them)."""
     try:
         spec = workflow["protocols"][protocol]["runs"][run]
     except KeyError as err:
@@ -203,8 +230,9 @@ def resolve_run(workflow: Mapping, protocol: str, run: str, method: str) -> dict
     }
     if "iters" in spec:
         protocol_part["train"]["iters"] = spec["iters"]
+    protocol_part["seed"] = int(protocol_seeds(workflow, protocol)[0] if seed is None else seed)
     config = deep_merge(config, protocol_part)
-    return validate_run(config, source=f"run {protocol}/{run}/{method}")
+    return validate_run(config, source=f"run {protocol}/{run}/{method}/seed{protocol_part['seed']}")
 
 
 def config_hash(config: Mapping) -> str:
@@ -248,8 +276,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", action="store_true", help="the file is a run configuration (bau train)")
     parser.add_argument(
         "--resolve",
-        metavar="PROTOCOL/RUN/METHOD",
-        help="print the full configuration of one run of the workflow configuration",
+        metavar="PROTOCOL/RUN/METHOD[/SEED]",
+        help="print the full configuration of one run of the workflow configuration (SEED: one of its "
+        "seeds, default the first)",
     )
     parser.add_argument(
         "--out",
@@ -266,8 +295,8 @@ def main(args: argparse.Namespace) -> int:
         resolved = load_workflow_config(args.file)
         if args.resolve:
             parts = args.resolve.split("/")
-            if len(parts) != 3:
-                raise ConfigError(f"--resolve takes PROTOCOL/RUN/METHOD, got '{args.resolve}'")
+            if len(parts) not in (3, 4):
+                raise ConfigError(f"--resolve takes PROTOCOL/RUN/METHOD[/SEED], got '{args.resolve}'")
             resolved = resolve_run(resolved, *parts)
     if args.out is not None:
         if not args.resolve:
@@ -326,6 +355,7 @@ def _workflow_problems(workflow: Mapping[str, Any]) -> list[str]:
         for name in sorted(set(workflow["protocols"]) & RESERVED)
     ]
     methods = workflow["methods"]
+    problems += _seed_problems(workflow)
     trained: dict[str, list[str]] = {}
     runs_failing: dict[str, list[str]] = {}  # message -> runs it applies to (said once)
     for protocol, spec in workflow["protocols"].items():
@@ -365,4 +395,25 @@ def _workflow_problems(workflow: Mapping[str, Any]) -> list[str]:
                 problems.append(
                     f"tables.{name}: method '{method}' is not trained in protocols.{table['protocol']}.methods"
                 )
+    return problems
+
+
+def _seed_problems(workflow: Mapping[str, Any]) -> list[str]:
+    """Seeds are unique, and a run's `seed` set by hand is not silently replaced by them."""
+    problems = []
+    lists = {"seeds": workflow.get("seeds") or [1]}
+    lists |= {f"protocols.{p}.seeds": s["seeds"] for p, s in workflow["protocols"].items() if s.get("seeds")}
+    for key, seeds in lists.items():
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        if repeated:
+            problems.append(f"{key}: seed {', '.join(map(str, repeated))} is listed twice; seeds must be unique")
+    fixed = {"run.seed": (workflow.get("run") or {}).get("seed")}
+    fixed |= {f"methods.{m}.seed": (o or {}).get("seed") for m, o in workflow["methods"].items()}
+    used = {s for p in workflow["protocols"] for s in protocol_seeds(workflow, p)}
+    for key, value in fixed.items():
+        if value is not None and value not in used:
+            problems.append(
+                f"{key}={value} would be replaced by the configured seeds ({', '.join(map(str, sorted(used)))}): "
+                f"each run's seed comes from `seeds`; set seeds: [{value}] instead of {key}"
+            )
     return problems

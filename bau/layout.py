@@ -6,11 +6,11 @@ workflow, ``bau train``, ``bau evaluate``, tables and figures share.
     RESULTS/config.yaml                              the effective workflow configuration
     RESULTS/verify/<dataset>.json                    `bau verify` report of one dataset name
     RESULTS/splits/<dataset>_seed<seed>.json         pinned splits of grid, ilids, prid, viper
-    RESULTS/runs/<protocol>/<run>/<method>/          one training run (RunDir):
+    RESULTS/runs/<protocol>/<run>/<method>/seed<seed>/   one training run (RunDir):
         config.yaml log.txt losses.jsonl evals.jsonl final.json
         checkpoints/last.pth checkpoints/epoch_XXX.pth
         features/<source>.npz                        a source domain's features (t-SNE)
-    RESULTS/<protocol>/<target>/<method>/metrics.json, features.npz    `bau evaluate`
+    RESULTS/<protocol>/<target>/<method>/seed<seed>/metrics.json, features.npz   `bau evaluate`
     RESULTS/tables/<table>.{md,csv,tex}
     RESULTS/figures/<kind>/.../<name>.{png,pdf}
     RESULTS/logs/<step>/....log, RESULTS/benchmarks/<step>/....tsv
@@ -20,7 +20,12 @@ A training run is named by a :class:`RunKey` and an evaluation by an :class:`Eva
 fields are the folders of the run's and the evaluation's paths, in order, and the workflow's
 wildcard names. Adding a path dimension (a seed, a sweep value) is one new field of a key;
 Snakemake patterns are the same methods called with ``pattern(RunKey)`` (fields
-``{protocol}``, ``{run}``, ...), so they follow.
+``{protocol}``, ``{run}``, ...), so they follow. :func:`folders` gives a key's folder names:
+a field is its own folder, except the seed, whose folder is ``seed<seed>`` (``seed1``), so
+that a seed folder is never mistaken for a method or target name.
+
+Each seed of the configuration's ``seeds`` (bau.config.protocol_seeds) is its own training
+run and its own evaluation: the run's ``seed`` is set from the key.
 
 Torch-free and free of the rest of ``bau`` (beyond its errors): every layer may import it.
 """
@@ -82,19 +87,41 @@ def epoch_checkpoint_name(epoch: int) -> str:
 
 
 class RunKey(NamedTuple):
-    """One training run: its folder is ``runs/<protocol>/<run>/<method>``."""
+    """One training run: its folder is ``runs/<protocol>/<run>/<method>/seed<seed>``."""
 
     protocol: str
     run: str
     method: str
+    seed: str
 
 
 class EvalKey(NamedTuple):
-    """One evaluation (a target of a protocol, one method): ``<protocol>/<target>/<method>``."""
+    """One evaluation (a target of a protocol, one method, one seed's run):
+    ``<protocol>/<target>/<method>/seed<seed>``."""
 
     protocol: str
     target: str
     method: str
+    seed: str
+
+
+#: Key fields whose folder name is not the field's value: field -> folder-name format.
+FOLDER_FORMATS = {"seed": "seed{}"}
+
+
+def seed_label(seed: int | str) -> str:
+    """``seed1``: the folder (and log/benchmark file) name of a seed."""
+    return FOLDER_FORMATS["seed"].format(seed)
+
+
+def is_seed_folder(name: str) -> bool:
+    """Whether a folder name is a seed's (``seed1``)."""
+    return re.fullmatch(r"seed[0-9]+", name) is not None
+
+
+def folders(key: RunKey | EvalKey) -> tuple[str, ...]:
+    """The folder names of a key, in order (also of a pattern: ``seed{seed}``)."""
+    return tuple(FOLDER_FORMATS.get(name, "{}").format(value) for name, value in zip(key._fields, key))
 
 
 K = TypeVar("K", RunKey, EvalKey)
@@ -107,7 +134,7 @@ def pattern(key_type: type[K]) -> K:
 
 def key_of(key_type: type[K], wildcards: Any) -> K:
     """The key of a job from its wildcards (any object with the fields as attributes)."""
-    return key_type(*(getattr(wildcards, name) for name in key_type._fields))
+    return key_type(*(str(getattr(wildcards, name)) for name in key_type._fields))
 
 
 def alternatives(names: Iterable[str]) -> str:
@@ -234,7 +261,7 @@ class Layout:
 
     # Training runs.
     def run_dir(self, run: RunKey) -> str:
-        return self._path(RUNS_DIR, *run)
+        return self._path(RUNS_DIR, *folders(run))
 
     def run_config(self, run: RunKey) -> str:
         return posixpath.join(self.run_dir(run), RUN_CONFIG)
@@ -250,7 +277,7 @@ class Layout:
 
     # Evaluations.
     def eval_dir(self, evaluation: EvalKey) -> str:
-        return self._path(*evaluation)
+        return self._path(*folders(evaluation))
 
     def metrics(self, evaluation: EvalKey) -> str:
         return posixpath.join(self.eval_dir(evaluation), METRICS)

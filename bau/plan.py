@@ -14,7 +14,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bau.config import config_hash, fill_defaults, load_schema, resolve_run, validate
+from bau.config import (
+    config_hash,
+    fill_defaults,
+    load_schema,
+    protocol_seeds,
+    resolve_run,
+    seeds_from_command_line,
+    validate,
+)
 from bau.datasets import get_parser
 from bau.errors import ConfigError
 from bau.io import write_text, write_yaml
@@ -63,6 +71,7 @@ class Plan:
     def __init__(self, config: Mapping[str, Any], source: str = "the configuration") -> None:
         # Defaults are filled here, not by snakemake's validate(), which would write the run
         # defaults into every partial `methods.*` override, where they would win over `run`.
+        config = seeds_from_command_line(config)
         validate(config, "workflow", source=source)
         self.source = source
         self.settings: dict = fill_defaults(dict(config), load_schema())
@@ -77,6 +86,20 @@ class Plan:
     def methods_of(self, protocol: str) -> list[str]:
         return self.protocols[protocol]["methods"]
 
+    def seeds_of(self, protocol: str) -> list[str]:
+        """The protocol's training seeds, as the text of their wildcard (bau.config.protocol_seeds)."""
+        return [str(s) for s in protocol_seeds(self.settings, protocol)]
+
+    def first_seed(self, protocol: str) -> str:
+        """The seed of the figures that show one run (loss curves, t-SNE, retrieval, CMC,
+        alignment/uniformity)."""
+        return self.seeds_of(protocol)[0]
+
+    @property
+    def all_seeds(self) -> list[str]:
+        """Every seed some protocol trains with (the `seed` wildcard's values)."""
+        return sorted({s for p in self.protocols for s in self.seeds_of(p)}, key=int)
+
     def write_settings(self, path: str, log: str) -> None:
         """The effective workflow configuration (files and --config merged, defaults filled)."""
         write_yaml(path, self.settings)
@@ -86,34 +109,41 @@ class Plan:
 
     @property
     def runs(self) -> list[RunKey]:
-        return [RunKey(p, r, m) for p, spec in self.protocols.items() for r in spec["runs"] for m in self.methods_of(p)]
+        return [
+            RunKey(p, r, m, seed)
+            for p, spec in self.protocols.items()
+            for r in spec["runs"]
+            for m in self.methods_of(p)
+            for seed in self.seeds_of(p)
+        ]
 
     @property
     def evaluations(self) -> list[EvalKey]:
-        """Every evaluation; a target is evaluated from its one run."""
+        """Every evaluation; a target is evaluated from its one run, per seed."""
         return [
-            EvalKey(protocol, target, method)
+            EvalKey(protocol, target, method, seed)
             for protocol, spec in self.protocols.items()
             for run_spec in spec["runs"].values()
             for target in run_spec["targets"]
             for method in self.methods_of(protocol)
+            for seed in self.seeds_of(protocol)
         ]
 
     def run_spec(self, protocol: str, run: str) -> dict:
         return self.protocols[protocol]["runs"][run]
 
     def run_of(self, evaluation: EvalKey) -> RunKey:
-        """The run of the evaluation's protocol whose targets include its target."""
+        """The run of the evaluation's protocol whose targets include its target (same seed)."""
         for run, spec in self.protocols[evaluation.protocol]["runs"].items():
             if evaluation.target in spec["targets"]:
-                return RunKey(evaluation.protocol, run, evaluation.method)
+                return RunKey(evaluation.protocol, run, evaluation.method, evaluation.seed)
         raise ConfigError(f"protocols.{evaluation.protocol} has no run with target '{evaluation.target}'")
 
     def resolved_run(self, run: RunKey) -> dict:
         """The full configuration of one run (bau.config.resolve_run), resolved once; callers
         only read it."""
         if run not in self._resolved:
-            self._resolved[run] = resolve_run(self.settings, *run)
+            self._resolved[run] = resolve_run(self.settings, run.protocol, run.run, run.method, run.seed)
         return self._resolved[run]
 
     def run_hash(self, run: RunKey) -> str:
@@ -126,10 +156,13 @@ class Plan:
         return [self.layout.metrics(e) for e in self.evaluations if e.protocol == protocol]
 
     def run_finals(self, protocol: str, run: str) -> list[str]:
-        return [self.layout.final(RunKey(protocol, run, m)) for m in self.methods_of(protocol)]
+        """final.json of each method's run with the first seed (the loss-curve figure)."""
+        seed = self.first_seed(protocol)
+        return [self.layout.final(RunKey(protocol, run, m, seed)) for m in self.methods_of(protocol)]
 
     def run_losses(self, protocol: str, run: str) -> list[str]:
-        return [self.layout.losses(RunKey(protocol, run, m)) for m in self.methods_of(protocol)]
+        seed = self.first_seed(protocol)
+        return [self.layout.losses(RunKey(protocol, run, m, seed)) for m in self.methods_of(protocol)]
 
     # --------------------------------------------------------------------- datasets
 
@@ -219,25 +252,34 @@ class Plan:
     def tables_of_kind(self, kind: str) -> list[str]:
         return [name for name, table in self.tables.items() if table["kind"] == kind]
 
-    def table_evaluations(self, table: str) -> list[EvalKey]:
-        """Every evaluation a table shows, in :attr:`evaluations` order."""
+    def table_evaluations(self, table: str, first_seed: bool = False) -> list[EvalKey]:
+        """Every evaluation a table shows (every seed), in :attr:`evaluations` order;
+        ``first_seed``: those of the first seed only (the figures of the table)."""
         spec = self.tables[table]
-        return [e for e in self.evaluations if e.protocol == spec["protocol"] and e.method in spec["methods"]]
+        seeds = self.seeds_of(spec["protocol"])[:1] if first_seed else self.seeds_of(spec["protocol"])
+        return [
+            e
+            for e in self.evaluations
+            if e.protocol == spec["protocol"] and e.method in spec["methods"] and e.seed in seeds
+        ]
 
     def table_targets(self, table: str) -> list[str]:
         """The targets of a table's protocol, in configuration order."""
         protocol = self.tables[table]["protocol"]
         return [t for spec in self.protocols[protocol]["runs"].values() for t in spec["targets"]]
 
-    def table_metrics(self, table: str) -> list[str]:
-        return [self.layout.metrics(e) for e in self.table_evaluations(table)]
+    def table_metrics(self, table: str, first_seed: bool = False) -> list[str]:
+        return [self.layout.metrics(e) for e in self.table_evaluations(table, first_seed)]
 
     def table_features(self, table: str) -> list[str]:
-        return [self.layout.features(e) for e in self.table_evaluations(table)]
+        """The first seed's features of the table's evaluations (alignment/uniformity)."""
+        return [self.layout.features(e) for e in self.table_evaluations(table, first_seed=True)]
 
     def target_features(self, table: str, target: str) -> list[str]:
+        """The first seed's features of one target (ranked retrieval lists)."""
         protocol = self.tables[table]["protocol"]
-        return [self.layout.features(EvalKey(protocol, target, m)) for m in self.tables[table]["methods"]]
+        seed = self.first_seed(protocol)
+        return [self.layout.features(EvalKey(protocol, target, m, seed)) for m in self.tables[table]["methods"]]
 
     @property
     def table_outputs(self) -> list[str]:
@@ -250,9 +292,10 @@ class Plan:
         """Figure kind -> its PNG files (each with its PDF beside it)."""
         figure = self.layout.figure
         protocol_tables = self.tables_of_kind("protocol")  # what t-SNE and ranked lists show
-        # The t-SNE maps: per protocol table, the first run of its protocol, one per method.
+        # The t-SNE maps: per protocol table, the first run of its protocol, one per method
+        # (with the first seed: tsne_run).
         tsne_runs = dict.fromkeys(
-            RunKey(self.tables[t]["protocol"], next(iter(self.protocols[self.tables[t]["protocol"]]["runs"])), m)
+            (self.tables[t]["protocol"], next(iter(self.protocols[self.tables[t]["protocol"]]["runs"])), m)
             for t in protocol_tables
             for m in self.tables[t]["methods"]
         )
@@ -277,11 +320,16 @@ class Plan:
             for fmt in FIGURE_FORMATS
         ]
 
+    def tsne_run(self, protocol: str, run: str, method: str) -> RunKey:
+        """The run a t-SNE figure shows: the first seed's."""
+        return RunKey(protocol, run, method, self.first_seed(protocol))
+
     def tsne_features(self, run: RunKey) -> list[str]:
         """Features of each source domain (extracted) and of each target (evaluated)."""
         spec = self.run_spec(run.protocol, run.run)
         sources = [self.layout.source_features(run, s) for s in spec["sources"]]
-        return sources + [self.layout.features(EvalKey(run.protocol, t, run.method)) for t in spec["targets"]]
+        evaluations = [EvalKey(run.protocol, t, run.method, run.seed) for t in spec["targets"]]
+        return sources + [self.layout.features(e) for e in evaluations]
 
     def tsne_labels(self, run: RunKey) -> list[str]:
         spec = self.run_spec(run.protocol, run.run)
@@ -291,7 +339,10 @@ class Plan:
         return [dataset_label(d) for d in self.run_spec(run.protocol, run.run)["targets"]]
 
     def tsne_title(self, run: RunKey) -> str:
-        return f"t-SNE of source and target features\n{protocol_label(run.protocol)}, run {run.run}, {method_label(run.method)}"
+        return (
+            f"t-SNE of source and target features\n{protocol_label(run.protocol)}, run {run.run}, "
+            f"{method_label(run.method)}, seed {run.seed}"
+        )
 
     def align_uniform_title(self, table: str) -> str:
         protocol = protocol_label(self.tables[table]["protocol"])

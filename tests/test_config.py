@@ -12,7 +12,9 @@ from bau.config import (
     load_schema,
     load_workflow_config,
     load_yaml_config,
+    protocol_seeds,
     resolve_run,
+    seeds_from_command_line,
     validate,
     validate_run,
 )
@@ -107,6 +109,18 @@ def test_resolve_run_merges_base_method_and_protocol(workflow_cfg):
     assert cfg["method"]["strong_view"] is False
     assert cfg["model"]["arch"] == workflow_cfg["run"]["model"]["arch"]
     assert cfg["train"]["gpus"] == workflow_cfg["resources"]["gpus_per_run"]
+
+
+def test_the_run_seed_comes_from_the_seeds(workflow_cfg):
+    workflow_cfg["seeds"] = [4, 2]
+    assert resolve_run(workflow_cfg, "protocol2", "cuhk03", "bau")["seed"] == 4  # the first
+    assert resolve_run(workflow_cfg, "protocol2", "cuhk03", "bau", "2")["seed"] == 2
+    workflow_cfg["protocols"]["protocol2"]["seeds"] = [9]
+    assert protocol_seeds(workflow_cfg, "protocol2") == [9]
+    assert protocol_seeds(workflow_cfg, "protocol3") == [4, 2]
+    assert resolve_run(workflow_cfg, "protocol2", "cuhk03", "bau")["seed"] == 9
+    assert seeds_from_command_line({"seeds": ["1", "3"]})["seeds"] == [1, 3]
+    assert seeds_from_command_line({"seeds": ["x"]})["seeds"] == ["x"]  # left for the schema to refuse
 
 
 def test_resolve_run_unknown_names(workflow_cfg):

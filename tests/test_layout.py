@@ -16,9 +16,12 @@ from bau.layout import (
     RunDir,
     RunKey,
     alternatives,
+    folders,
+    is_seed_folder,
     key_of,
     metrics_beside,
     pattern,
+    seed_label,
     split_file,
     synthetic_marker,
 )
@@ -27,15 +30,17 @@ from bau.training import runlog
 
 def test_paths_of_a_run_and_an_evaluation():
     layout = Layout("out dir")
-    run = RunKey("protocol2", "cuhk03", "bau")
-    evaluation = EvalKey("protocol2", "cuhk03", "bau")
-    assert layout.run_dir(run) == "out dir/runs/protocol2/cuhk03/bau"
-    assert layout.run_config(run) == "out dir/runs/protocol2/cuhk03/bau/config.yaml"
-    assert layout.final(run) == "out dir/runs/protocol2/cuhk03/bau/final.json"
-    assert layout.losses(run) == "out dir/runs/protocol2/cuhk03/bau/losses.jsonl"
-    assert layout.source_features(run, "msmt17") == "out dir/runs/protocol2/cuhk03/bau/features/msmt17.npz"
-    assert layout.metrics(evaluation) == "out dir/protocol2/cuhk03/bau/metrics.json"
-    assert layout.features(evaluation) == "out dir/protocol2/cuhk03/bau/features.npz"
+    run = RunKey("protocol2", "cuhk03", "bau", "3")
+    evaluation = EvalKey("protocol2", "cuhk03", "bau", "3")
+    assert layout.run_dir(run) == "out dir/runs/protocol2/cuhk03/bau/seed3"
+    assert layout.run_config(run) == "out dir/runs/protocol2/cuhk03/bau/seed3/config.yaml"
+    assert layout.final(run) == "out dir/runs/protocol2/cuhk03/bau/seed3/final.json"
+    assert layout.losses(run) == "out dir/runs/protocol2/cuhk03/bau/seed3/losses.jsonl"
+    assert layout.source_features(run, "msmt17") == "out dir/runs/protocol2/cuhk03/bau/seed3/features/msmt17.npz"
+    assert layout.metrics(evaluation) == "out dir/protocol2/cuhk03/bau/seed3/metrics.json"
+    assert layout.features(evaluation) == "out dir/protocol2/cuhk03/bau/seed3/features.npz"
+    assert folders(run) == ("protocol2", "cuhk03", "bau", "seed3")
+    assert seed_label(3) == "seed3" and is_seed_folder("seed3") and not is_seed_folder("seeds")
     assert metrics_beside(layout.features(evaluation)) == Path(layout.metrics(evaluation))
 
 
@@ -51,22 +56,22 @@ def test_paths_of_data_checks_tables_figures_and_logs():
     assert layout.figure("tsne", "p", "r", "m", fmt="pdf") == "results/figures/tsne/p/r/m.pdf"
     assert layout.log("synth") == "results/logs/synth.log"
     assert layout.log("figure", "cmc", "t") == "results/logs/figure/cmc/t.log"
-    assert layout.benchmark("train", *RunKey("p", "r", "m")) == "results/benchmarks/train/p/r/m.tsv"
+    assert layout.benchmark("train", *folders(RunKey("p", "r", "m", "1"))) == "results/benchmarks/train/p/r/m/seed1.tsv"
     assert synthetic_marker("data/synthetic") == "data/synthetic/bau_synthetic.json"
 
 
 def test_snakemake_patterns_are_the_same_methods_with_wildcards():
     layout = Layout("results")
     run = pattern(RunKey)
-    assert run == RunKey("{protocol}", "{run}", "{method}")
-    assert layout.final(run) == "results/runs/{protocol}/{run}/{method}/final.json"
-    assert layout.metrics(pattern(EvalKey)) == "results/{protocol}/{target}/{method}/metrics.json"
+    assert run == RunKey("{protocol}", "{run}", "{method}", "{seed}")
+    assert layout.final(run) == "results/runs/{protocol}/{run}/{method}/seed{seed}/final.json"
+    assert layout.metrics(pattern(EvalKey)) == "results/{protocol}/{target}/{method}/seed{seed}/metrics.json"
 
     class Wildcards:  # what Snakemake hands an input function
-        protocol, target, method, run = "p", "t", "m", "r"
+        protocol, target, method, run, seed = "p", "t", "m", "r", "2"
 
-    assert key_of(EvalKey, Wildcards) == EvalKey("p", "t", "m")
-    assert key_of(RunKey, Wildcards) == RunKey("p", "r", "m")
+    assert key_of(EvalKey, Wildcards) == EvalKey("p", "t", "m", "2")
+    assert key_of(RunKey, Wildcards) == RunKey("p", "r", "m", "2")
 
 
 def test_the_trainer_uses_the_layout_run_folder(tmp_path):

@@ -31,7 +31,7 @@ def test_default_configuration(plan):
     # ablation: 1 run x 9 methods.
     assert len(plan.runs) == 1 + 6 + 3 + 9
     assert len(plan.evaluations) == 4 + 6 + 3 + 9
-    assert plan.run_of(EvalKey("protocol1", "viper", "bau")) == RunKey("protocol1", "all", "bau")
+    assert plan.run_of(EvalKey("protocol1", "viper", "bau", "1")) == RunKey("protocol1", "all", "bau", "1")
     assert plan.split_datasets == ["grid", "ilids", "prid", "viper"]
     # Every dataset name read, the *dg variants as themselves.
     assert {"market1501dg", "cuhk03dg", "cuhk02dg", "msmt17dg", "market1501"} <= set(plan.datasets)
@@ -52,7 +52,7 @@ def test_data_inputs_are_the_reports_and_the_split_files(plan):
 
 def test_table_evaluations_follow_the_table(plan):
     assert plan.table_evaluations("protocol2") == [
-        EvalKey("protocol2", t, m) for t in ("cuhk03", "msmt17", "market1501") for m in ("bau", "baseline")
+        EvalKey("protocol2", t, m, "1") for t in ("cuhk03", "msmt17", "market1501") for m in ("bau", "baseline")
     ]
     assert plan.table_targets("protocol1") == ["prid", "grid", "viper", "ilids"]
     assert plan.tables_of_kind("ablation") == ["ablation_loss", "ablation_weighting", "ablation_augment"]
@@ -62,10 +62,10 @@ def test_eval_options_come_from_the_evaluated_run():
     config = _config()
     config["methods"]["bau"] = {"eval": {"flip": True, "rerank": True}}
     plan = Plan(config)
-    assert plan.eval_options(EvalKey("protocol2", "cuhk03", "bau")) == [
+    assert plan.eval_options(EvalKey("protocol2", "cuhk03", "bau", "1")) == [
         "--batch-size", "128", "--max-rank", "50", "--workers", "0", "--flip", "--rerank",
     ]  # fmt: skip
-    assert plan.eval_options(EvalKey("protocol2", "cuhk03", "baseline"))[-1] == "0"  # no flags
+    assert plan.eval_options(EvalKey("protocol2", "cuhk03", "baseline", "1"))[-1] == "0"  # no flags
     assert (plan.eval_device, plan.eval_gpus) == ("cpu", 0)
 
 
@@ -78,16 +78,50 @@ def test_gpu_policy():
 
 
 def test_titles(plan):
-    assert plan.tsne_title(RunKey("protocol2", "cuhk03", "bau")).endswith(", run cuhk03, BAU")
+    assert plan.tsne_title(RunKey("protocol2", "cuhk03", "bau", "1")).endswith(", run cuhk03, BAU, seed 1")
     assert plan.align_uniform_title("ablation_loss").endswith("table ablation_loss")
 
 
 def test_checkpoint_of_an_unfinished_run_is_deferred(plan, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    run = RunKey("protocol1", "all", "bau")
+    run = RunKey("protocol1", "all", "bau", "1")
     with pytest.raises(FileNotFoundError) as error:
         plan.selected_checkpoint(run)
     assert error.value.filename == plan.layout.final(run)  # Snakemake defers this input's value
+
+
+def test_seeds_multiply_runs_and_evaluations_but_not_figures(plan):
+    config = _config()
+    config["seeds"] = [3, 1]
+    config["protocols"]["protocol3"]["seeds"] = [5]  # a protocol's own seeds win
+    seeded = Plan(config)
+    protocol3 = {r for r in seeded.runs if r.protocol == "protocol3"}
+    assert {r.seed for r in protocol3} == {"5"} and len(protocol3) == 3
+    assert len(seeded.runs) == 2 * (1 + 6 + 9) + 3
+    assert len(seeded.evaluations) == 2 * (4 + 6 + 9) + 3
+    assert seeded.all_seeds == ["1", "3", "5"]
+    # every seed's metrics make the table; its figures show the first seed's (3)
+    assert {e.seed for e in seeded.table_evaluations("protocol2")} == {"3", "1"}
+    assert seeded.table_metrics("protocol2", first_seed=True) == [
+        f"results/protocol2/{t}/{m}/seed3/metrics.json"
+        for t in ("cuhk03", "msmt17", "market1501")
+        for m in ("bau", "baseline")
+    ]
+    assert seeded.run_finals("protocol2", "cuhk03")[0] == "results/runs/protocol2/cuhk03/bau/seed3/final.json"
+    assert seeded.tsne_run("protocol2", "cuhk03", "bau") == RunKey("protocol2", "cuhk03", "bau", "3")
+    assert {k: len(v) for k, v in seeded.figure_files.items()} == {k: len(v) for k, v in plan.figure_files.items()}
+    # the run's seed is the key's
+    assert seeded.resolved_run(RunKey("protocol2", "cuhk03", "bau", "1"))["seed"] == 1
+    assert seeded.resolved_run(RunKey("protocol2", "cuhk03", "bau", "3"))["seed"] == 3
+    assert seeded.run_hash(RunKey("protocol2", "cuhk03", "bau", "1")) == plan.run_hash(
+        RunKey("protocol2", "cuhk03", "bau", "1")
+    )
+
+
+def test_seeds_given_on_the_command_line_are_read_as_integers():
+    config = _config()
+    config["seeds"] = ["1", "2"]  # what `snakemake --config seeds=[1,2]` passes
+    assert Plan(config).all_seeds == ["1", "2"]
 
 
 @pytest.mark.parametrize(
@@ -99,6 +133,17 @@ def test_checkpoint_of_an_unfinished_run_is_deferred(plan, tmp_path, monkeypatch
         ),
         (lambda c: c["protocols"]["protocol2"].update(methods=["bau", "nope"]), "'nope' is not under 'methods'"),
         (lambda c: c["tables"]["protocol2"].update(protocol="nope"), "tables.protocol2.protocol: 'nope' is not under"),
+        (lambda c: c.update(seeds=[1, 2, 1]), "seeds: seed 1 is listed twice; seeds must be unique"),
+        (
+            lambda c: c["protocols"]["protocol2"].update(seeds=[4, 4]),
+            "protocols.protocol2.seeds: seed 4 is listed twice",
+        ),
+        (lambda c: c.update(seeds=[0]), "key 'seeds.0': 0 is invalid"),
+        (lambda c: c.update(seeds=[]), "key 'seeds': [] is invalid"),
+        (
+            lambda c: c["run"].update(seed=7),
+            "run.seed=7 would be replaced by the configured seeds (1): each run's seed comes from `seeds`",
+        ),
     ],
 )
 def test_inconsistent_names_are_refused(edit, message):

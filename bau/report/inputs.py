@@ -3,7 +3,7 @@
 - training losses: RUN_DIR/losses.jsonl (one record per iteration, written by bau.training.runlog);
 - features: the npz of ``bau evaluate --save-features`` (feats, pids, camids, paths, is_query);
 - metrics: the metrics JSON of ``bau evaluate``;
-- where a file sits in the results layout (``<protocol>/<target or run>/<method>/FILE``),
+- where a file sits in the results layout (``<protocol>/<target or run>/<method>/seed<seed>/FILE``),
   which gives figures their default labels.
 """
 
@@ -20,13 +20,15 @@ import pandas as pd
 
 from bau.errors import BauError
 from bau.io import read_json
+from bau.layout import is_seed_folder
 from bau.report import labels
 
 
 @dataclass(frozen=True)
 class ResultPath:
-    """The three folders above a result file: ``results/<protocol>/<target>/<method>/FILE``
-    (``results/runs/<protocol>/<run>/<method>/FILE`` for training runs)."""
+    """The three folders above a result file: ``results/<protocol>/<target>/<method>/seed<seed>/FILE``
+    (``results/runs/<protocol>/<run>/<method>/seed<seed>/FILE`` for training runs); the seed
+    folder is skipped where there is one."""
 
     protocol: str
     target: str
@@ -34,8 +36,10 @@ class ResultPath:
 
     @classmethod
     def of(cls, path: str | Path) -> ResultPath:
-        folders = ("", "", "", *Path(path).resolve().parent.parts[1:])[-3:]  # [1:]: not the root
-        return cls(*folders)
+        parts = Path(path).resolve().parent.parts[1:]  # [1:]: not the root
+        if parts and is_seed_folder(parts[-1]):
+            parts = parts[:-1]
+        return cls(*("", "", "", *parts)[-3:])
 
 
 def default_labels(paths: Sequence[str | Path]) -> list[str]:

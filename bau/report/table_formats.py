@@ -49,6 +49,7 @@ _LATEX_ESCAPES = str.maketrans(
         "—": "---",
         "−": "$-$",
         "Δ": r"$\Delta$",
+        "≈": r"$\approx$",
         "✓": r"\checkmark",
         "✗": r"$\times$",
     }

@@ -6,8 +6,16 @@ its rows the methods. :func:`build_table` is a pure function of the loaded metri
 tested without files; :func:`main` loads each evaluation's metrics file (bau.layout)
 and writes NAME.md, NAME.csv and NAME.tex (bau.report.table_formats).
 
-Cells are percentages with one decimal, ``mean ± std`` where a target has several splits
-(Protocol-1), an em dash where a number is missing. On real data a method the paper reports
+Cells are percentages with one decimal, an em dash where a number is missing. Each seed of the
+protocol (bau.config.protocol_seeds) is its own run and evaluation: with several seeds a cell
+is ``mean ± std`` over the seeds (std with ddof=1) of each seed's value, where a target with
+several splits (Protocol-1) gives each seed the mean over its splits, and ``[s]`` after the
+cell is the std over the splits averaged over the seeds; with one seed a cell is the value,
+``mean ± std`` over the splits where a target has several. A table that trains a
+``baseline`` also gets paired rows (``BAU − Baseline (paired)``): per seed the method's value
+minus the baseline's, mean ± std over the seeds, and on how many seeds the method is higher;
+a mean difference within one std of the per-seed differences is marked ``≈`` (not told apart
+from noise), and ``?`` marks a difference of one seed (no std to judge it by). On real data a method the paper reports
 gets three rows: reported, reproduced and their difference (reproduced − reported); the
 published methods named in ``tables.NAME.references`` get a reported row each (reference
 rows, as the paper's Tables 3 and 4 compare against them); a Source column says where each
@@ -20,6 +28,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,14 +36,16 @@ from typing import Any
 
 import pandas as pd
 
-from bau.config import deep_merge, fill_defaults, load_workflow_config
+from bau.config import deep_merge, fill_defaults, load_workflow_config, protocol_seeds
 from bau.errors import BauError, ConfigError
-from bau.layout import EvalKey, Layout
+from bau.io import read_json
+from bau.layout import EvalKey, Layout, RunKey
 from bau.report import labels
 from bau.report.inputs import load_metrics
 from bau.report.labels import METRIC_LABELS, SWITCH_LABELS
 from bau.report.reported import AVERAGE_TARGET, load_reported
 from bau.report.table_formats import SOURCE_COLUMN, Table, write_table
+from bau.training.runlog import STEEP_FALL, WATCHED
 from bau.training.terms import effective_switches
 
 log = logging.getLogger(__name__)
@@ -42,10 +53,13 @@ log = logging.getLogger(__name__)
 MISSING = "—"
 AVERAGE = "Average"
 CHECK, CROSS = "✓", "✗"
+NOISE, ONE_SEED = "≈", "?"
+BASELINE = "baseline"  # the method the paired rows compare against
 METRICS = tuple(METRIC_LABELS)  # ("mAP", "rank1")
 
-# (target, method) -> metrics JSON (None: not run yet).
-MetricsByCell = Mapping[tuple[str, str], Mapping[str, Any] | None]
+# (target, method) -> the metrics JSON of each seed, in the protocol's seed order (None: not
+# run yet); a single metrics JSON (or None) stands for one seed.
+MetricsByCell = Mapping[tuple[str, str], Sequence[Mapping[str, Any] | None] | Mapping[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -73,12 +87,17 @@ class TableSpec:
     paper: list[str] | None = None
     # Published methods shown as reported rows only (reported.csv methods, e.g. acl).
     references: list[str] = field(default_factory=list)
+    # The protocol's training seeds (bau.config.protocol_seeds), in order.
+    seeds: list[int] = field(default_factory=lambda: [1])
 
 
 @dataclass(frozen=True)
 class _Cell:
     mean: float | None = None  # percent
-    std: float | None = None  # percent; None when the target has a single split
+    # percent: over the seeds with several seeds, else over the splits (None: one split)
+    std: float | None = None
+    per_seed: tuple[float, ...] = ()  # each seed's value, percent
+    split_std: float | None = None  # several seeds: the mean over seeds of the std over splits
 
 
 # ------------------------------------------------------------------------ formatting
@@ -97,22 +116,62 @@ def format_difference(value: float | None) -> str:
     return MISSING if value is None else f"{value:+.1f}"
 
 
+def _format_cell(cell: _Cell) -> str:
+    text = format_value(cell.mean, cell.std)
+    return text if cell.split_std is None or text == MISSING else f"{text} [{cell.split_std:.1f}]"
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float | None]:
+    """Mean and sample std (ddof=1) of ``values``; the std is None for a single value."""
+    mean = statistics.fmean(values)
+    return mean, statistics.stdev(values) if len(values) > 1 else None
+
+
+def format_paired(differences: Sequence[float]) -> str:
+    """A paired comparison from the per-seed differences (percentage points):
+    ``+1.2 ± 0.8 (3/3)`` (mean ± std, seeds where the difference is positive), then ``≈``
+    where |mean| is within one std (noise), ``?`` for one seed (no std to judge by)."""
+    if not differences:
+        return MISSING
+    mean, std = mean_std(differences)
+    wins = f"({sum(d > 0 for d in differences)}/{len(differences)})"
+    if std is None:
+        return f"{mean:+.1f} {wins} {ONE_SEED}"
+    return f"{mean:+.1f} ± {std:.1f} {wins}" + (f" {NOISE}" if abs(mean) <= std else "")
+
+
 # ------------------------------------------------------------------------ building
 
 
-def _cell_of(metrics: Mapping[str, Any] | None, metric: str) -> _Cell:
-    if metrics is None:
+def _per_seed(metrics: Any) -> list[Mapping[str, Any] | None]:
+    """The metrics of each seed of a cell (a single metrics JSON or None is one seed)."""
+    return [metrics] if metrics is None or isinstance(metrics, Mapping) else list(metrics)
+
+
+def _cell_of(metrics: Any, metric: str) -> _Cell:
+    seeds = _per_seed(metrics)
+    # A mean over some of the seeds would not be the mean over the seeds: any gap empties it.
+    if not seeds or any(m is None for m in seeds):
         return _Cell()
-    summary = metrics["summary"][metric]
-    std = 100.0 * summary["std"] if metrics.get("num_splits", 1) > 1 else None
-    return _Cell(100.0 * summary["mean"], std)
+    values = tuple(100.0 * m["summary"][metric]["mean"] for m in seeds)
+    split_stds = [100.0 * m["summary"][metric]["std"] for m in seeds if m.get("num_splits", 1) > 1]
+    if len(seeds) == 1:
+        return _Cell(values[0], split_stds[0] if split_stds else None, values)
+    mean, std = mean_std(values)
+    return _Cell(mean, std, values, statistics.fmean(split_stds) if split_stds else None)
 
 
 def _average(cells: Sequence[_Cell]) -> _Cell:
     # A partial average would not be comparable with the paper's, so any gap leaves it empty.
     if not cells or any(c.mean is None for c in cells):
         return _Cell()
-    return _Cell(sum(c.mean for c in cells) / len(cells))
+    mean = sum(c.mean for c in cells) / len(cells)
+    if len({len(c.per_seed) for c in cells}) != 1:
+        return _Cell(mean)
+    # Each seed's average over the targets; the std of the average is over these, not a mean
+    # of the targets' stds.
+    per_seed = tuple(statistics.fmean(values) for values in zip(*(c.per_seed for c in cells)))
+    return _Cell(*mean_std(per_seed), per_seed) if len(per_seed) > 1 else _Cell(mean, per_seed=per_seed)
 
 
 def _has_average(spec: TableSpec) -> bool:
@@ -157,9 +216,16 @@ def _switch_marks(spec: TableSpec, method: str) -> dict[tuple[str, str], str]:
 
 
 def _data_kind(metrics: MetricsByCell, synthetic_default: bool | None) -> bool | None:
-    flags = {bool(m["synthetic"]) for m in metrics.values() if m is not None}
+    flags = {bool(m["synthetic"]) for v in metrics.values() for m in _per_seed(v) if m is not None}
     if len(flags) > 1:
-        synthetic = sorted(f"{t}/{m}" for (t, m), v in metrics.items() if v is not None and v["synthetic"])
+        synthetic = sorted(
+            {
+                f"{t}/{m}"
+                for (t, m), v in metrics.items()
+                for one in _per_seed(v)
+                if one is not None and one["synthetic"]
+            }
+        )
         raise BauError(
             "the table mixes metrics of synthetic and real data (synthetic: "
             + ", ".join(synthetic)
@@ -169,7 +235,7 @@ def _data_kind(metrics: MetricsByCell, synthetic_default: bool | None) -> bool |
 
 
 def _selection_text(metrics: MetricsByCell, default: str | None) -> str:
-    rules = sorted({m["selection"] for m in metrics.values() if m is not None})
+    rules = sorted({m["selection"] for v in metrics.values() for m in _per_seed(v) if m is not None})
     if not rules:
         return labels.selection_text(default) if default else "not known yet (no metrics)"
     if len(rules) == 1:
@@ -239,7 +305,7 @@ def _method_rows(spec: TableSpec, method: str, metrics: MetricsByCell, paper: _P
     ours = _row_cells(spec, lambda target, metric: _cell_of(metrics[(target, method)], metric))
     theirs = _reported_cells(spec, method, paper)
     if theirs is None:
-        return {label: {**marks, **{k: format_value(c.mean, c.std) for k, c in ours.items()}}}
+        return {label: {**marks, **{k: _format_cell(c) for k, c in ours.items()}}}
     difference = {
         k: format_difference(None if c.mean is None or theirs[k].mean is None else c.mean - theirs[k].mean)
         for k, c in ours.items()
@@ -250,9 +316,34 @@ def _method_rows(spec: TableSpec, method: str, metrics: MetricsByCell, paper: _P
             **{k: format_value(c.mean) for k, c in theirs.items()},
             SOURCE_COLUMN: "; ".join(paper.sources[method]),
         },
-        f"{label} (reproduced)": {**marks, **{k: format_value(c.mean, c.std) for k, c in ours.items()}},
+        f"{label} (reproduced)": {**marks, **{k: _format_cell(c) for k, c in ours.items()}},
         f"{label} (Δ)": {**marks, **difference},
     }
+
+
+def _paired_rows(spec: TableSpec, metrics: MetricsByCell) -> dict[str, Row]:
+    """Per method other than the baseline: its per-seed difference to the baseline (same seed)
+    in each cell, as :func:`format_paired`. None without a baseline in the table."""
+    if BASELINE not in spec.methods:
+        return {}
+    blank = {("", SWITCH_LABELS[key]): "" for key in _switch_columns(spec)}
+
+    def cells(method: str) -> dict[tuple[str, str], _Cell]:
+        return _row_cells(spec, lambda target, metric: _cell_of(metrics[(target, method)], metric))
+
+    baseline = cells(BASELINE)
+    rows = {}
+    for method in spec.methods:
+        if method == BASELINE:
+            continue
+        row = dict(blank)
+        for key, cell in cells(method).items():
+            theirs = baseline[key]
+            complete = cell.per_seed and len(cell.per_seed) == len(theirs.per_seed) and cell.mean is not None
+            differences = [a - b for a, b in zip(cell.per_seed, theirs.per_seed)] if complete else []
+            row[key] = format_paired(differences if theirs.mean is not None else [])
+        rows[f"{labels.method_label(method)} − {labels.method_label(BASELINE)} (paired)"] = row
+    return rows
 
 
 def _reference_rows(spec: TableSpec, paper: _Paper) -> dict[str, Row]:
@@ -276,13 +367,15 @@ def build_table(
     *,
     synthetic_default: bool | None = None,
     selection_default: str | None = None,
+    still_falling: Sequence[str] = (),
 ) -> Table:
     """The table of ``spec`` from ``metrics[(target, method)]`` (missing keys or None: not run).
 
     ``reported`` is the frame of :func:`bau.report.reported.load_reported`; its numbers are
     shown only when the metrics are of real data (their ``synthetic`` field, or
     ``synthetic_default`` when no metrics exist yet). The caption states the metrics'
-    model-selection rule (``selection_default`` when there are none).
+    model-selection rule (``selection_default`` when there are none) and names the runs of
+    ``still_falling`` (run/method/seed<seed>: ended while their loss was still falling steeply).
     """
     metrics = {(col.target, m): metrics.get((col.target, m)) for col in spec.columns for m in spec.methods}
     synthetic = _data_kind(metrics, synthetic_default)
@@ -291,6 +384,8 @@ def build_table(
     rows = _reference_rows(spec, paper)
     for method in spec.methods:
         rows.update(_method_rows(spec, method, metrics, paper))
+    paired = _paired_rows(spec, metrics)
+    rows.update(paired)
     columns = [("", SWITCH_LABELS[key]) for key in _switch_columns(spec)] + _column_order(spec)
     shown = [row for row in rows.values() if SOURCE_COLUMN in row]
     if shown:
@@ -300,7 +395,14 @@ def build_table(
         frame[SOURCE_COLUMN] = frame[SOURCE_COLUMN].fillna("")  # rows of ours have no source
     frame.index.name = "Method"
     title = spec.title or _default_title(spec)
-    caption = _caption(spec, title, metrics, synthetic, reported is not None, paper, selection_default)
+    caption = _caption(spec, title, metrics, synthetic, reported is not None, paper, selection_default, bool(paired))
+    if still_falling:
+        caption += (
+            f" Runs that ended while their loss was still falling steeply (last-epoch mean {WATCHED.upper()} below "
+            f"{STEEP_FALL} x the previous epoch's; longer training would change their numbers): "
+            + ", ".join(still_falling)
+            + "."
+        )
     return Table(spec.name, title, caption, frame)
 
 
@@ -320,17 +422,47 @@ def _caption(
     has_reported: bool,
     paper: _Paper,
     selection_default: str | None,
+    paired: bool = False,
 ) -> str:
-    splits = {m.get("num_splits", 1) for m in metrics.values() if m is not None}
+    splits = {m.get("num_splits", 1) for v in metrics.values() for m in _per_seed(v) if m is not None}
     parts = [f"{title}."]
     if spec.sources:
         parts.append(f"Trained on {spec.sources}.")
     what = "mAP and Rank-1 (R-1) in % on each target's test set"
-    if len(splits) == 1 and min(splits) > 1:
-        what += f", mean ± std over the {min(splits)} splits of each target"
-    elif max(splits, default=1) > 1:
-        what += ", mean ± std over the splits where a target has several"
-    parts.append(what + (f"; {AVERAGE} is the mean over the targets." if _has_average(spec) else "."))
+    seeds = ", ".join(map(str, spec.seeds))
+    several = len(splits) == 1 and min(splits) > 1
+    if len(spec.seeds) == 1:
+        what += f", one seed (seed {seeds})"
+        if several:
+            what += f"; mean ± std over the {min(splits)} splits of each target"
+        elif max(splits, default=1) > 1:
+            what += "; mean ± std over the splits where a target has several"
+    else:
+        what += f", mean ± std (ddof=1) over the {len(spec.seeds)} seeds ({seeds}), each seed its own training run"
+        if several:
+            what += (
+                f"; each seed's value is the mean over the {min(splits)} splits of the target, and [s] is the "
+                "std over the splits, averaged over the seeds"
+            )
+        elif max(splits, default=1) > 1:
+            what += (
+                "; where a target has several splits each seed's value is the mean over them, and [s] is the "
+                "std over the splits, averaged over the seeds"
+            )
+    if _has_average(spec):
+        average = f"{AVERAGE} is the mean over the targets"
+        if len(spec.seeds) > 1:
+            average += " (± over the seeds of each seed's average)"
+        what += f"; {average}"
+    parts.append(what + ".")
+    if paired:
+        baseline = labels.method_label(BASELINE)
+        parts.append(
+            f"Rows '… − {baseline} (paired)': per seed, the method's value minus the {baseline}'s of the same "
+            "seed (percentage points); mean ± std over the seeds, and in brackets on how many seeds the method "
+            f"is higher. {NOISE}: the mean difference is within one std of the per-seed differences, not told "
+            f"apart from noise. {ONE_SEED}: one seed, no std to tell a difference from noise."
+        )
     if spec.switches:
         parts.append(f"{CHECK}/{CROSS}: component on/off in the run's configuration.")
     parts.append(f"Model selection: {_selection_text(metrics, selection_default)}.")
@@ -405,6 +537,7 @@ def table_spec(config: Mapping[str, Any], name: str, source: str = "configuratio
         switches=method_switches(config, methods) if kind == "ablation" else {},
         paper=list(entry["paper"]) if entry.get("paper") else None,
         references=list(entry.get("references") or []),
+        seeds=protocol_seeds(config, protocol),
     )
 
 
@@ -423,8 +556,23 @@ def method_switches(config: Mapping[str, Any], methods: Sequence[str]) -> dict[s
     return {method: {k: v for k, v in flags.items() if k in varying} for method, flags in effective.items()}
 
 
-def metrics_path(results: Path, protocol: str, target: str, method: str) -> Path:
-    return Path(Layout(str(results)).metrics(EvalKey(protocol, target, method)))
+def still_falling_runs(results: Path, config: Mapping[str, Any], spec: TableSpec) -> list[str]:
+    """The table's training runs whose final.json flags them as still falling steeply."""
+    targets = {col.target for col in spec.columns}
+    flagged = []
+    for run, run_spec in config["protocols"][spec.protocol]["runs"].items():
+        if not targets & set(run_spec["targets"]):
+            continue
+        for method in spec.methods:
+            for seed in spec.seeds:
+                final = Path(Layout(str(results)).final(RunKey(spec.protocol, run, method, str(seed))))
+                if final.is_file() and read_json(final).get("losses", {}).get("still_falling"):
+                    flagged.append(f"{run}/{method}/seed{seed}")
+    return flagged
+
+
+def metrics_path(results: Path, protocol: str, target: str, method: str, seed: int | str) -> Path:
+    return Path(Layout(str(results)).metrics(EvalKey(protocol, target, method, str(seed))))
 
 
 # ------------------------------------------------------------------------ CLI
@@ -449,11 +597,15 @@ def main(args: argparse.Namespace) -> int:
     spec = table_spec(config, args.name, source=str(args.config))
     results = Path(args.results or config["results"])
     metrics = {
-        (col.target, method): load_metrics(metrics_path(results, spec.protocol, col.target, method))
+        (col.target, method): [
+            load_metrics(metrics_path(results, spec.protocol, col.target, method, seed)) for seed in spec.seeds
+        ]
         for col in spec.columns
         for method in spec.methods
     }
-    missing = [f"{t}/{m}" for (t, m), v in metrics.items() if v is None]
+    missing = [
+        f"{t}/{m}/seed{seed}" for (t, m), v in metrics.items() for seed, one in zip(spec.seeds, v) if one is None
+    ]
     if missing:
         log.warning("table %s: no metrics yet for %s (shown as %s)", spec.name, ", ".join(missing), MISSING)
     reported_path = Path(args.reported) if args.reported else Path(args.config).parent / "reported.csv"
@@ -468,6 +620,7 @@ def main(args: argparse.Namespace) -> int:
         reported,
         synthetic_default=config["data"]["synthetic"],
         selection_default=config.get("selection"),
+        still_falling=still_falling_runs(results, config, spec),
     )
     out_dir = Path(args.out_dir or Layout(str(results)).tables_dir())
     for path in write_table(table, out_dir):

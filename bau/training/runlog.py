@@ -15,7 +15,14 @@ from typing import Any
 from bau.io import write_text
 from bau.layout import RunDir
 
-__all__ = ["JsonlLog", "RunDir", "file_logging", "quiet_logging"]
+__all__ = ["STEEP_FALL", "JsonlLog", "RunDir", "epoch_means", "file_logging", "loss_record", "quiet_logging"]
+
+#: A run "ended while still falling steeply" when the mean cross-entropy of its last epoch is
+#: below STEEP_FALL times the previous epoch's: it fell by more than 10 % in its last epoch,
+#: so more training would have changed the model (and the numbers of its evaluations).
+STEEP_FALL = 0.9
+#: The loss term the flag watches: the identity cross-entropy, which every method trains.
+WATCHED = "ce"
 
 
 class JsonlLog:
@@ -79,3 +86,43 @@ def quiet_logging(level: int = logging.WARNING) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(previous_level)
+
+
+def epoch_means(records: list[dict[str, Any]], terms: tuple[str, ...]) -> dict[int, dict[str, float]]:
+    """Epoch -> the mean of each loss term over its iterations (losses.jsonl records; a term
+    a method does not use, None or absent, is left out)."""
+    sums: dict[int, dict[str, list[float]]] = {}
+    for record in records:
+        for term in terms:
+            value = record.get(term)
+            if value is not None:
+                sums.setdefault(record["epoch"], {}).setdefault(term, []).append(float(value))
+    return {epoch: {t: sum(v) / len(v) for t, v in by_term.items()} for epoch, by_term in sorted(sums.items())}
+
+
+def loss_record(records: list[dict[str, Any]], terms: tuple[str, ...]) -> dict[str, Any]:
+    """final.json's ``losses``: the first- and last-epoch mean of each term, and whether the
+    run ended while still falling steeply (:data:`STEEP_FALL`, on :data:`WATCHED`)."""
+    means = epoch_means(records, terms)
+    if not means:
+        return {"first_epoch": None, "last_epoch": None, "still_falling": False, "rule": _rule()}
+    epochs = sorted(means)
+    first, last = means[epochs[0]], means[epochs[-1]]
+    previous = means[epochs[-2]] if len(epochs) > 1 else None
+    falling = bool(
+        previous is not None
+        and WATCHED in last
+        and WATCHED in previous
+        and last[WATCHED] < STEEP_FALL * previous[WATCHED]
+    )
+    return {
+        "first_epoch": {"epoch": epochs[0], **first},
+        "last_epoch": {"epoch": epochs[-1], **last},
+        "previous_epoch": None if previous is None else {"epoch": epochs[-2], **previous},
+        "still_falling": falling,
+        "rule": _rule(),
+    }
+
+
+def _rule() -> str:
+    return f"still_falling: last-epoch mean {WATCHED} < {STEEP_FALL} x the previous epoch's"

@@ -44,7 +44,7 @@ from bau.pipeline.loaders import build_train_loader
 from bau.training.memory import MemoryBank
 from bau.training.objective import ViewOutputs, compute_losses, total_loss, view_outputs
 from bau.training.optim import build_optimizer, build_scheduler
-from bau.training.runlog import JsonlLog, RunDir, file_logging, quiet_logging
+from bau.training.runlog import JsonlLog, RunDir, file_logging, loss_record, quiet_logging
 from bau.training.seeding import epoch_seed, get_rng_state, seed_everything, set_rng_state
 from bau.training.terms import LOSS_TERMS, enabled_terms, ignored_switches
 
@@ -400,7 +400,20 @@ class Trainer:
             # The first of equal maxima, as the reference (it saves only on a strict improvement).
             best = max(sorted(records, key=lambda r: r["epoch"]), key=lambda r: r["mAP"])
             targets[target] = {"last": self._selected(last), "best_of_eval": self._selected(best)}
-        final = {"epochs": self.epochs, "config_hash": self.hash, "targets": targets}
+        losses = loss_record(self.losses_log.records, ("loss", *LOSS_TERMS))
+        final = {"epochs": self.epochs, "config_hash": self.hash, "targets": targets, "losses": losses}
+        if losses["first_epoch"] is not None:
+            first, last = losses["first_epoch"], losses["last_epoch"]
+            log.info(
+                "mean losses, epoch %d -> epoch %d: %s",
+                first["epoch"],
+                last["epoch"],
+                ", ".join(
+                    f"{t} {first[t]:.4f} -> {last[t]:.4f}" for t in ("loss", *LOSS_TERMS) if t in first and t in last
+                ),
+            )
+        if losses["still_falling"]:
+            log.warning("the run ended while its loss was still falling steeply (%s)", losses["rule"])
         write_json(self.dirs.final, final)
         log.info("training complete: %s", self.dirs.final)
         ddp.barrier()

@@ -129,7 +129,7 @@ def write_features(
     return path
 
 
-def write_results(results: Path, protocol: str, target: str, method: str, metrics: dict) -> Path:
-    path = results / protocol / target / method / "metrics.json"
+def write_results(results: Path, protocol: str, target: str, method: str, metrics: dict, seed: int = 1) -> Path:
+    path = results / protocol / target / method / f"seed{seed}" / "metrics.json"
     write_json(path, metrics)
     return path

@@ -32,6 +32,7 @@ P2_COLUMNS = [
     TargetColumn("msmt17", "M+CS+C3→MS"),
     TargetColumn("market1501", "MS+CS+C3→M"),
 ]
+PAIRED = "BAU − Baseline (paired)"
 P2 = TableSpec(name="protocol2", protocol="protocol2", methods=["baseline", "bau"], columns=P2_COLUMNS)
 P1 = TableSpec(
     name="protocol1",
@@ -86,7 +87,7 @@ def test_format_value_and_difference():
 def test_synthetic_protocol2_cells_missing_values_and_average(reported):
     table = build_table(P2, p2_metrics(synthetic=True), reported)
     frame = table.frame
-    assert list(frame.index) == ["Baseline", "BAU"]  # no reported rows on synthetic data
+    assert list(frame.index) == ["Baseline", "BAU", PAIRED]  # no reported rows on synthetic data
     assert frame.loc["BAU", ("M+MS+CS→C3", "mAP")] == "43.0"
     assert frame.loc["BAU", ("M+MS+CS→C3", "R-1")] == "45.0"
     assert frame.loc["BAU", ("MS+CS+C3→M", "R-1")] == "88.7"  # 88.68
@@ -97,6 +98,10 @@ def test_synthetic_protocol2_cells_missing_values_and_average(reported):
     assert frame.loc["Baseline", ("M+MS+CS→C3", "mAP")] == "30.0"
     assert frame.loc["Baseline", ("M+CS+C3→MS", "mAP")] == MISSING
     assert frame.loc["Baseline", ("Average", "mAP")] == MISSING
+    # one seed: the difference without a std, marked as not judged against noise
+    assert frame.loc[PAIRED, ("M+MS+CS→C3", "mAP")] == "+13.0 (1/1) ?"
+    assert frame.loc[PAIRED, ("M+CS+C3→MS", "mAP")] == MISSING
+    assert "one seed (seed 1)" in table.caption
     assert "synthetic benchmark" in table.caption and "not comparable" in table.caption
     assert "which are therefore not shown" in table.caption
     assert "last epoch (no model selection on the test set)" in table.caption
@@ -106,7 +111,7 @@ def test_synthetic_protocol2_cells_missing_values_and_average(reported):
 def test_real_data_shows_reported_reproduced_and_difference(reported):
     table = build_table(P2, p2_metrics(synthetic=False, selection="best_of_eval"), reported)
     frame = table.frame
-    assert list(frame.index) == ["Baseline", "BAU (reported)", "BAU (reproduced)", "BAU (Δ)"]
+    assert list(frame.index) == ["Baseline", "BAU (reported)", "BAU (reproduced)", "BAU (Δ)", PAIRED]
     assert frame.loc["BAU (reported)", ("M+MS+CS→C3", "mAP")] == "42.8"
     assert frame.loc["BAU (reproduced)", ("M+MS+CS→C3", "mAP")] == "43.0"
     assert frame.loc["BAU (Δ)", ("M+MS+CS→C3", "mAP")] == "+0.2"
@@ -375,7 +380,7 @@ def test_bau_table_command_rejects_a_broken_metrics_file(tmp_path, capsys):
     config = workflow_config(protocol2={"protocol": "protocol2", "methods": ["bau"]})
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    broken = tmp_path / "results" / "protocol2" / "cuhk03" / "bau" / "metrics.json"
+    broken = tmp_path / "results" / "protocol2" / "cuhk03" / "bau" / "seed1" / "metrics.json"
     broken.parent.mkdir(parents=True)
     broken.write_text('{"selection": "last", "synthetic": true}')
     code = bau_main(["table", "protocol2", "--config", str(config_path), "--results", str(tmp_path / "results")])
@@ -397,6 +402,7 @@ def test_reference_rows_show_published_averages_on_real_data(reported):
         "BAU (reported)",
         "BAU (reproduced)",
         "BAU (Δ)",
+        PAIRED,
     ]
     acl = frame.loc["ACL (ECCV'22) (reported)"]
     assert (acl["Average", "mAP"], acl["Average", "R-1"]) == ("45.3", "59.0")
@@ -405,7 +411,7 @@ def test_reference_rows_show_published_averages_on_real_data(reported):
     assert "ACL (ECCV'22): published results the paper compares against, for reference." in table.caption
     # on synthetic data neither the reference rows nor the Source column
     synthetic = build_table(spec, p2_metrics(synthetic=True), reported)
-    assert list(synthetic.frame.index) == ["Baseline", "BAU"]
+    assert list(synthetic.frame.index) == ["Baseline", "BAU", PAIRED]
     assert "which are therefore not shown" in synthetic.caption
 
 
@@ -425,12 +431,12 @@ def test_paper_tables_select_the_reported_numbers(reported):
     spec = TableSpec(**{**P2.__dict__, "paper": ["Table 7"], "references": ["acl", "bau_mobilenetv2"]})
     table = build_table(spec, p2_metrics(synthetic=False), reported)
     # Table 4's numbers (BAU's, ACL's) are not this table's: only Table 7's reference row
-    assert list(table.frame.index) == ["BAU (MobileNetV2) (reported)", "Baseline", "BAU"]
+    assert list(table.frame.index) == ["BAU (MobileNetV2) (reported)", "Baseline", "BAU", PAIRED]
     assert table.frame.loc["BAU (MobileNetV2) (reported)", ("Average", "mAP")] == "33.2"
     assert "numbers printed in the paper's Table 7" in table.caption
     assert "Δ" not in table.caption  # nothing of ours is compared
     none = build_table(TableSpec(**{**P2.__dict__, "paper": ["Table 8"]}), p2_metrics(synthetic=False), reported)
-    assert list(none.frame.index) == ["Baseline", "BAU"]
+    assert list(none.frame.index) == ["Baseline", "BAU", PAIRED]
     assert "The paper reports none of these numbers" in none.caption
     assert "no reported-numbers file" in build_table(P2, p2_metrics(synthetic=False)).caption
 

@@ -140,9 +140,23 @@ def test_protocol1_trains_once_and_evaluates_four_targets(workdir):
 
 
 def test_single_target_by_path(workdir):
-    plan = dry_run(workdir, ["results/protocol2/cuhk03/bau/metrics.json"])
+    plan = dry_run(workdir, ["results/protocol2/cuhk03/bau/seed1/metrics.json"])
     assert plan.counts == {"synth": 1, "verify": 4, "run_config": 1, "train": 1, "evaluate": 1}
-    assert plan.of("train")[0].wildcards == {"protocol": "protocol2", "run": "cuhk03", "method": "bau"}
+    assert plan.of("train")[0].wildcards == {"protocol": "protocol2", "run": "cuhk03", "method": "bau", "seed": "1"}
+
+
+def test_seeds_multiply_training_and_evaluation_only(workdir):
+    config = _load(DEFAULT_CONFIG)
+    config["seeds"] = [1, 2, 3]
+    config["protocols"]["protocol3"]["seeds"] = [7]
+    plan = dry_run(workdir, ["all_tables"], configfiles=[write_config(workdir / "config" / "seeds.yaml", config)])
+    # protocol3 (3 runs, 3 evaluations) trains seed 7 only; the others each of 1, 2, 3
+    assert plan.counts["train"] == plan.counts["run_config"] == 3 * (1 + 6 + 9) + 3
+    assert plan.counts["evaluate"] == 3 * (4 + 6 + 9) + 3
+    # tables and figures as with one seed; the figures read the first seed's runs
+    assert (plan.counts["table_protocol"], plan.counts["figure_tsne"], plan.counts["source_features"]) == (3, 4, 13)
+    assert {j.wildcards["seed"] for j in plan.of("source_features")} == {"1", "7"}
+    assert {j.wildcards["seed"] for j in plan.of("train") if j.wildcards["protocol"] == "protocol3"} == {"7"}
 
 
 def test_all_figures_target_builds_no_table(workdir):

@@ -119,11 +119,11 @@ def test_every_table_and_figure_is_written(tiny_run):
 
 def test_metrics_come_from_the_configured_selection(tiny_run):
     workdir = tiny_run.workdir
-    metrics = json.loads((workdir / "results/protocol1/prid/bau/metrics.json").read_text())
+    metrics = json.loads((workdir / "results/protocol1/prid/bau/seed1/metrics.json").read_text())
     assert metrics["selection"] == "best_of_eval"
     assert metrics["synthetic"] is True
     assert metrics["num_splits"] == 10
-    final = json.loads((workdir / "results/runs/protocol1/all/bau/final.json").read_text())
+    final = json.loads((workdir / "results/runs/protocol1/all/bau/seed1/final.json").read_text())
     assert set(final["targets"]) == {"prid", "viper"}  # one run, both targets
 
 
@@ -193,21 +193,21 @@ def test_a_changed_run_starts_over_and_an_interrupted_one_resumes(tiny_run, tmp_
     edited = copy.deepcopy(TINY)
     edited["protocols"]["protocol2"]["runs"]["cuhk03"]["iters"] = 3
     config = write_config(workdir / "config" / "tiny_edited.yaml", edited)
-    run = workdir / "results/runs/protocol2/cuhk03/bau"
-    target = "results/runs/protocol2/cuhk03/bau/config.yaml"  # targets are paths relative to the clone
+    run = workdir / "results/runs/protocol2/cuhk03/bau/seed1"
+    target = "results/runs/protocol2/cuhk03/bau/seed1/config.yaml"  # targets are paths relative to the clone
     result = snakemake_cli(workdir, "--cores", "1", target, f"--configfile={config}", env=tiny_run.env)
     assert result.returncode == 0, _tail(result)
     assert yaml.safe_load((run / "config.yaml").read_text())["train"]["iters"] == 3
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "features"]  # the old run is gone
     assert (
         "removed the earlier run's checkpoints"
-        in (workdir / "results/logs/run_config/protocol2/cuhk03/bau.log").read_text()
+        in (workdir / "results/logs/run_config/protocol2/cuhk03/bau/seed1.log").read_text()
     )
 
     # A training killed after its last checkpoint: no final.json. It is trained again, from
     # the checkpoint, and its configuration is not rewritten.
-    target = "results/runs/protocol1/all/bau/final.json"
-    interrupted = workdir / "results/runs/protocol1/all/bau"
+    target = "results/runs/protocol1/all/bau/seed1/final.json"
+    interrupted = workdir / "results/runs/protocol1/all/bau/seed1"
     (workdir / target).unlink()
     plan = dry_run_in(tiny_run.env, workdir, [target], [tiny_run.config])
     assert plan.counts == {"train": 1}

@@ -67,7 +67,7 @@ def test_tiny_workflow_runs_through_slurm(tmp_path):
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-6000:]
     assert (workdir / "results" / "tables" / "protocol2.md").is_file()
-    assert (workdir / "results" / "protocol2" / "cuhk03" / "bau" / "metrics.json").is_file()
+    assert (workdir / "results" / "protocol2" / "cuhk03" / "bau" / "seed1" / "metrics.json").is_file()
     # the jobs really went through SLURM
     accounted = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%j"], capture_output=True, text=True).stdout
     assert accounted.strip(), "squeue shows no job"

@@ -15,6 +15,7 @@ from bau.layout import (
     EvalKey,
     RunKey,
     alternatives,
+    folders,
     key_of,
     pattern,
     split_name,
@@ -44,9 +45,16 @@ RESOURCES = PLAN.resources
 DATA_ROOT = SETTINGS["data"]["root"]
 SYNTHETIC = SETTINGS["data"]["synthetic"]
 
-# Path patterns: the layout's paths of a run or an evaluation with wildcards as fields.
+# Path patterns: the layout's paths of a run or an evaluation with wildcards as fields;
+# RUN_PARTS and EVAL_PARTS name their logs and benchmarks (the seed as seed{seed}).
 RUN = pattern(RunKey)
 EVAL = pattern(EvalKey)
+RUN_PARTS = folders(RUN)
+EVAL_PARTS = folders(EVAL)
+# The `seed` wildcard of a run or an evaluation: one of the configured training seeds.
+TRAINING_SEEDS = alternatives(PLAN.all_seeds)
+# The t-SNE figure of a protocol / run / method shows the first seed's run (Plan.tsne_run).
+TSNE = ("{protocol}", "{run}", "{method}")
 
 TABLE_CODE = module_files(TABLE_MODULES)
 FIGURE_CODE = module_files(FIGURE_MODULES)
@@ -128,7 +136,13 @@ def eval_options(wildcards):
 
 
 def table_metrics(wildcards):
+    """Every seed's metrics of the table's evaluations (the table)."""
     return PLAN.table_metrics(wildcards.table)
+
+
+def first_seed_metrics(wildcards):
+    """The first seed's metrics of the table's evaluations (its CMC figure)."""
+    return PLAN.table_metrics(wildcards.table, first_seed=True)
 
 
 def table_features(wildcards):
@@ -157,20 +171,24 @@ def selected_checkpoint(wildcards, input):
     return PLAN.selected_checkpoint(run_of(wildcards))
 
 
+def tsne_run(wildcards):
+    return PLAN.tsne_run(wildcards.protocol, wildcards.run, wildcards.method)
+
+
 def tsne_features(wildcards):
-    return PLAN.tsne_features(run_of(wildcards))
+    return PLAN.tsne_features(tsne_run(wildcards))
 
 
 def tsne_labels(wildcards):
-    return PLAN.tsne_labels(run_of(wildcards))
+    return PLAN.tsne_labels(tsne_run(wildcards))
 
 
 def tsne_targets(wildcards):
-    return PLAN.tsne_targets(run_of(wildcards))
+    return PLAN.tsne_targets(tsne_run(wildcards))
 
 
 def tsne_title(wildcards):
-    return PLAN.tsne_title(run_of(wildcards))
+    return PLAN.tsne_title(tsne_run(wildcards))
 
 
 def align_uniform_title(wildcards):

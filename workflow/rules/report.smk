@@ -85,7 +85,7 @@ rule figure_loss_curves:
 
 rule figure_cmc:
     input:
-        metrics=table_metrics,
+        metrics=first_seed_metrics,
         code=FIGURE_CODE,
     output:
         png=report(
@@ -166,9 +166,11 @@ rule source_features:
     output:
         features=LAYOUT.source_features(RUN, "{source}"),
     log:
-        LAYOUT.log("source_features", *RUN, "{source}"),
+        LAYOUT.log("source_features", *RUN_PARTS, "{source}"),
     benchmark:
-        LAYOUT.benchmark("source_features", *RUN, "{source}")
+        LAYOUT.benchmark("source_features", *RUN_PARTS, "{source}")
+    wildcard_constraints:
+        seed=TRAINING_SEEDS,
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]
@@ -190,17 +192,17 @@ rule figure_tsne:
         code=FIGURE_CODE,
     output:
         png=report(
-            LAYOUT.figure("tsne", *RUN),
+            LAYOUT.figure("tsne", *TSNE),
             caption="../report/tsne.rst",
             category="Figures",
             subcategory="t-SNE of the domains",
             labels={"protocol": "{protocol}", "run": "{run}", "method": "{method}"},
         ),
-        pdf=LAYOUT.figure("tsne", *RUN, fmt="pdf"),
+        pdf=LAYOUT.figure("tsne", *TSNE, fmt="pdf"),
     log:
-        LAYOUT.log("figure", "tsne", *RUN),
+        LAYOUT.log("figure", "tsne", *TSNE),
     benchmark:
-        LAYOUT.benchmark("figure", "tsne", *RUN)
+        LAYOUT.benchmark("figure", "tsne", *TSNE)
     conda:
         "../envs/bau.yaml"
     params:

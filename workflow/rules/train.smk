@@ -1,4 +1,4 @@
-# Training and evaluation: one run per protocol / run / method, evaluated per target.
+# Training and evaluation: one run per protocol / run / method / seed, evaluated per target.
 
 
 # The resolved configuration of one run, in its run folder. Its hash is a param, so editing
@@ -6,7 +6,7 @@
 # shared training settings) rewrites exactly the configurations that changed, and only those
 # runs retrain; the data reports are inputs, so changed data retrains too. A new
 # configuration starts the run folder over (bau.config.write_run_config, also
-# `bau config FILE --resolve P/R/M --out FILE`). A Python step: with the profile's
+# `bau config FILE --resolve P/R/M/SEED --out FILE`). A Python step: with the profile's
 # force-use-threads it runs inside Snakemake instead of a new Snakemake process per job.
 rule run_config:
     input:
@@ -14,9 +14,11 @@ rule run_config:
     output:
         config=LAYOUT.run_config(RUN),
     log:
-        LAYOUT.log("run_config", *RUN),
+        LAYOUT.log("run_config", *RUN_PARTS),
     benchmark:
-        LAYOUT.benchmark("run_config", *RUN)
+        LAYOUT.benchmark("run_config", *RUN_PARTS)
+    wildcard_constraints:
+        seed=TRAINING_SEEDS,
     params:
         config_hash=run_hash,
     run:
@@ -31,9 +33,11 @@ rule train:
     output:
         final=LAYOUT.final(RUN),
     log:
-        LAYOUT.log("train", *RUN),
+        LAYOUT.log("train", *RUN_PARTS),
     benchmark:
-        LAYOUT.benchmark("train", *RUN)
+        LAYOUT.benchmark("train", *RUN_PARTS)
+    wildcard_constraints:
+        seed=TRAINING_SEEDS,
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]
@@ -59,9 +63,11 @@ rule evaluate:
         metrics=LAYOUT.metrics(EVAL),
         features=LAYOUT.features(EVAL),
     log:
-        LAYOUT.log("evaluate", *EVAL),
+        LAYOUT.log("evaluate", *EVAL_PARTS),
     benchmark:
-        LAYOUT.benchmark("evaluate", *EVAL)
+        LAYOUT.benchmark("evaluate", *EVAL_PARTS)
+    wildcard_constraints:
+        seed=TRAINING_SEEDS,
     conda:
         "../envs/bau.yaml"
     threads: RESOURCES["threads_per_run"]
