@@ -86,11 +86,10 @@ def test_forked_children_do_not_keep_the_lock(tmp_path):
         "import os, sys, time\n"
         "from bau.training.lock import run_folder_lock\n"
         "with run_folder_lock(sys.argv[1]):\n"
-        "    child = os.fork()\n"
-        "    if child == 0:\n"
+        "    if os.fork() == 0:\n"
+        "        print(os.getpid(), flush=True)  # after the fork handlers ran\n"
         "        time.sleep(60)\n"
         "        os._exit(0)\n"
-        "    print(child, flush=True)\n"
         "    time.sleep(60)\n"
     )
     parent = subprocess.Popen(

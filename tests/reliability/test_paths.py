@@ -35,7 +35,7 @@ def test_the_tiny_workflow_runs_in_folders_with_awkward_names(tmp_path):
     result = snakemake_cli(workdir, "--cores", "2", "all_tables", f"--configfile={path}", timeout=1200, env=env)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     results = workdir / config["results"]
-    metrics = json.loads((results / "protocol2" / "cuhk03" / "bau" / "metrics.json").read_text())
+    metrics = json.loads((results / "protocol2" / "cuhk03" / "bau" / "seed1" / "metrics.json").read_text())
     assert metrics
     assert (results / "tables" / "protocol2.md").is_file()
     # Nothing escaped into the first word of a path, nor into the home folder.
