@@ -590,10 +590,14 @@ def test_bau_table_shows_every_reported_cell_with_its_source(tmp_path):
             spec = table_spec(config, name)
             columns = {c.target: c.label for c in spec.columns} | {"average": "Average"}
             label = f"{labels.method_label(row.method)} (reported)"
+            metric = labels.METRIC_LABELS[row.metric]
+            for variant, pair in spec.rows.items():  # a pairs table: the method's row and side
+                if row.method in pair:
+                    label, metric = f"{variant} (reported)", f"{spec.pair_labels[pair.index(row.method)]} {metric}"
             csv, markdown, latex = outputs[name]
             if label not in csv.index or row.target not in columns:
                 continue
-            assert csv.loc[label, f"{columns[row.target]} {labels.METRIC_LABELS[row.metric]}"] == f"{row.value:.1f}"
+            assert csv.loc[label, f"{columns[row.target]} {metric}"] == f"{row.value:.1f}"
             assert row.source in csv.loc[label, "Source"]
             assert row.source in markdown and latex_text(row.source) in latex
             shown = True
