@@ -219,6 +219,11 @@ def test_own_checkpoint_of_mobilenetv2_round_trips_with_module_prefix(tmp_path):
     [
         ("mobilenetv2", "mobilenetv2_140.ra_in1k", ["conv_stem.weight", "blocks.6.0.conv_pwl.weight", "bn2.bias"]),
         ("vitbase", "vit_base_patch16_224.orig_in21k_ft_in1k", ["cls_token", "blocks.11.mlp.fc2.weight", "norm.bias"]),
+        (
+            "vittiny",
+            "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
+            ["cls_token", "blocks.11.mlp.fc2.weight", "norm.bias"],
+        ),
     ],
 )
 def test_imagenet_backbones_use_the_timm_weights(monkeypatch, arch, tag, checked):
@@ -241,6 +246,6 @@ def test_imagenet_backbones_use_the_timm_weights(monkeypatch, arch, tag, checked
     state = model.state_dict()
     for key in checked:
         assert torch.equal(state[f"base.{key}"], expected[key]), key
-    if arch == "vitbase":  # 14 x 14 grid + CLS -> 4 x 2 + CLS, CLS kept
-        assert state["base.pos_embed"].shape == (1, 1 + 4 * 2, 768)
+    if arch.startswith("vit"):  # 14 x 14 grid + CLS -> 4 x 2 + CLS, CLS kept
+        assert state["base.pos_embed"].shape == (1, 1 + 4 * 2, model.feat_dim)
         assert torch.equal(state["base.pos_embed"][:, 0], expected["pos_embed"][:, 0])
