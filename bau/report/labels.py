@@ -62,6 +62,8 @@ METHOD_LABELS: dict[str, str] = {
     "bau_mobilenetv2": "BAU (MobileNetV2)",
     "baseline_vitbase": "Baseline (ViT-B/16)",
     "bau_vitbase": "BAU (ViT-B/16)",
+    "baseline_vittiny": "Baseline (ViT-Ti/16)",  # ViT-B/16's CPU stand-in (README: Table 7)
+    "bau_vittiny": "BAU (ViT-Ti/16)",
     "baseline_arcface": "Baseline (ArcFace)",
     "bau_arcface": "BAU (ArcFace)",
     "baseline_pcl": "Baseline (PCL)",
