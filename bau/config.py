@@ -338,9 +338,9 @@ def _run_problems(run: Mapping[str, Any]) -> list[str]:
     milestones = list(train["milestones"])
     if milestones != sorted(milestones):
         problems.append(f"train.milestones={milestones} must be increasing; sort them")
-    if model["arch"] == "vitbase" and (model["height"] % _VIT_PATCH or model["width"] % _VIT_PATCH):
+    if model["arch"] in ("vitbase", "vittiny") and (model["height"] % _VIT_PATCH or model["width"] % _VIT_PATCH):
         problems.append(
-            f"model.height/width={model['height']}x{model['width']}: model.arch=vitbase needs multiples of {_VIT_PATCH}"
+            f"model.height/width={model['height']}x{model['width']}: model.arch={model['arch']} needs multiples of {_VIT_PATCH}"
         )
     if train["device"] == "cuda" and train["gpus"] == 0:
         problems.append(

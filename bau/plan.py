@@ -38,7 +38,7 @@ from bau.report.labels import dataset_label, method_label, protocol_label
 
 #: Figure kinds, in the order of the configuration's `figures` list.
 FIGURE_KINDS = ("loss_curves", "cmc", "align_uniform", "tsne", "retrieval")
-TABLE_KINDS = ("protocol", "ablation")
+TABLE_KINDS = ("protocol", "ablation", "pairs")
 
 # The bau.report modules that draw tables and figures: declared as inputs of those rules, so
 # that editing them reruns only what they draw (Snakemake sees a rule's command change, not

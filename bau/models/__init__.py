@@ -1,7 +1,8 @@
 """Re-ID models (docs/reference.md §3): a registry of architectures sharing one head.
 
 - :func:`create_model` builds ``resnet50`` (the reference's), ``resnet18`` (same structure,
-  for CPU runs), ``mobilenetv2`` (x1.4) or ``vitbase`` (ViT-B/16 at 256x128), with
+  for CPU runs), ``mobilenetv2`` (x1.4), ``vitbase`` (ViT-B/16 at 256x128) or ``vittiny``
+  (ViT-Ti/16, same structure, for CPU runs), with
   ``pretrained`` = ``imagenet``, ``none`` or a weights file (:mod:`bau.models.weights`).
 - :func:`load_model` rebuilds a model from a training checkpoint.
 - :func:`param_groups` gives the reference's optimizer groups.

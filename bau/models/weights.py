@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Keys under which checkpoints nest their state dict (bau checkpoints, common trainers).
 NESTED_STATE_KEYS = ("model", "state_dict")
+#: Key prefixes of :class:`ReIDModel` state dicts (this package's, the reference's).
+OWN_PREFIXES = ("base.", "pool.", "bn_neck.")
 
 
 @dataclass
@@ -106,8 +108,12 @@ def load_matching(model: ReIDModel, state: Mapping[str, torch.Tensor], source: s
     own = model.state_dict()
     report = LoadReport(source)
     matched: dict[str, torch.Tensor] = {}
+    # A file in this package's names (a bau or reference checkpoint) is matched name for name;
+    # any other (timm, torchvision) only through the model's foreign prefixes, so that its
+    # ImageNet head (timm MobileNetV2's ``classifier.*``) never lands in the re-ID classifier.
+    own_names = any(key.removeprefix("module.").startswith(OWN_PREFIXES) for key in state)
     for key, value in state.items():
-        target = _own_key(key, own, model.foreign_prefixes)
+        target = _own_key(key, own, model.foreign_prefixes, own_names)
         if target is None:
             report.skipped[key] = "not in the model"
             continue
@@ -130,10 +136,12 @@ def load_matching(model: ReIDModel, state: Mapping[str, torch.Tensor], source: s
     return report
 
 
-def _own_key(key: str, own: Mapping[str, torch.Tensor], prefixes: tuple[tuple[str, str], ...]) -> str | None:
-    key = key.removeprefix("module.")  # DataParallel / DDP checkpoints (the reference's)
-    if key in own:
-        return key
+def _own_key(
+    key: str, own: Mapping[str, torch.Tensor], prefixes: tuple[tuple[str, str], ...], own_names: bool
+) -> str | None:
+    if own_names:
+        key = key.removeprefix("module.")  # DataParallel / DDP checkpoints (the reference's)
+        return key if key in own else None
     for foreign, mine in prefixes:
         if key.startswith(foreign) and (candidate := mine + key[len(foreign) :]) in own:
             return candidate

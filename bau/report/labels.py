@@ -57,13 +57,20 @@ METHOD_LABELS: dict[str, str] = {
     "no_randaugment": "BAU w/o RandAugment",
     "no_colorjitter": "BAU w/o color jitter",
     "no_erasing": "BAU w/o random erasing",
-    # Published results the paper compares against or reports besides its own (reported.csv).
-    "acl": "ACL (ECCV'22)",
-    "renorm": "ReNorm (ECCV'24)",
+    # Table 7: other backbones and identity losses, without and with BAU.
     "baseline_mobilenetv2": "Baseline (MobileNetV2)",
     "bau_mobilenetv2": "BAU (MobileNetV2)",
+    "baseline_vitbase": "Baseline (ViT-B/16)",
+    "bau_vitbase": "BAU (ViT-B/16)",
+    "baseline_vittiny": "Baseline (ViT-Ti/16)",  # ViT-B/16's CPU stand-in (README: Table 7)
+    "bau_vittiny": "BAU (ViT-Ti/16)",
     "baseline_arcface": "Baseline (ArcFace)",
     "bau_arcface": "BAU (ArcFace)",
+    "baseline_pcl": "Baseline (PCL)",
+    "bau_pcl": "BAU (PCL)",
+    # Published results the paper compares against (reported.csv).
+    "acl": "ACL (ECCV'22)",
+    "renorm": "ReNorm (ECCV'24)",
 }
 
 # Metric keys of the metrics JSON summary -> column labels.

@@ -2,7 +2,9 @@
 
 A table is described by the workflow configuration's ``tables.NAME`` entry ({protocol,
 methods, kind, title}); its columns are the protocol's targets (``protocols.<protocol>.runs``),
-its rows the methods. :func:`build_table` is a pure function of the loaded metrics, so it is
+its rows the methods. A ``pairs`` table (the paper's Table 7) has a row per entry of ``rows``
+(a backbone or identity loss) and, per target, the columns of its two methods side by side
+(``pair_labels``: Baseline, BAU). :func:`build_table` is a pure function of the loaded metrics, so it is
 tested without files; :func:`main` loads each evaluation's metrics file (bau.layout)
 and writes NAME.md, NAME.csv and NAME.tex (bau.report.table_formats).
 
@@ -89,6 +91,9 @@ class TableSpec:
     references: list[str] = field(default_factory=list)
     # The protocol's training seeds (bau.config.protocol_seeds), in order.
     seeds: list[int] = field(default_factory=lambda: [1])
+    # Pairs tables: row label -> (method without BAU, method with BAU), and their column labels.
+    rows: dict[str, tuple[str, str]] = field(default_factory=dict)
+    pair_labels: tuple[str, str] = ("Baseline", "BAU")
 
 
 @dataclass(frozen=True)
@@ -360,6 +365,47 @@ def _reference_rows(spec: TableSpec, paper: _Paper) -> dict[str, Row]:
     return rows
 
 
+def _pair_key(spec: TableSpec, index: int, key: tuple[str, str]) -> tuple[str, str]:
+    """A cell key of one method's row -> the key of its column in a pairs table."""
+    group, metric = key
+    return (group, f"{spec.pair_labels[index]} {metric}")
+
+
+def _pair_column_order(spec: TableSpec) -> list[tuple[str, str]]:
+    """Per target group: the first method's mAP and R-1, then the second's."""
+    groups = dict.fromkeys(group for group, _ in _column_order(spec))
+    return [(group, f"{spec.pair_labels[i]} {METRIC_LABELS[m]}") for group in groups for i in range(2) for m in METRICS]
+
+
+def _pair_rows(spec: TableSpec, label: str, metrics: MetricsByCell, paper: _Paper) -> dict[str, Row]:
+    """The row of a pair of methods (its two methods' cells side by side), or its reported /
+    reproduced / difference rows when the paper reports a number of either method here."""
+    ours: dict[tuple[str, str], _Cell] = {}
+    theirs: dict[tuple[str, str], _Cell] = {}
+    reported = False
+    for index, method in enumerate(spec.rows[label]):
+        cells = _row_cells(spec, lambda target, metric, m=method: _cell_of(metrics[(target, m)], metric))
+        ours.update({_pair_key(spec, index, k): c for k, c in cells.items()})
+        printed = _reported_cells(spec, method, paper)
+        reported |= printed is not None
+        theirs.update({_pair_key(spec, index, k): c for k, c in (printed or {k: _Cell() for k in cells}).items()})
+    if not reported:
+        return {label: {k: _format_cell(c) for k, c in ours.items()}}
+    sources = [s for method in spec.rows[label] for s in paper.sources.get(method, [])]
+    difference = {
+        k: format_difference(None if c.mean is None or theirs[k].mean is None else c.mean - theirs[k].mean)
+        for k, c in ours.items()
+    }
+    return {
+        f"{label} (reported)": {
+            **{k: format_value(c.mean) for k, c in theirs.items()},
+            SOURCE_COLUMN: "; ".join(dict.fromkeys(sources)),
+        },
+        f"{label} (reproduced)": {k: _format_cell(c) for k, c in ours.items()},
+        f"{label} (Δ)": difference,
+    }
+
+
 def build_table(
     spec: TableSpec,
     metrics: MetricsByCell,
@@ -382,18 +428,24 @@ def build_table(
     paper = _paper_numbers(spec, reported if synthetic is False else None)
 
     rows = _reference_rows(spec, paper)
-    for method in spec.methods:
-        rows.update(_method_rows(spec, method, metrics, paper))
-    paired = _paired_rows(spec, metrics)
-    rows.update(paired)
-    columns = [("", SWITCH_LABELS[key]) for key in _switch_columns(spec)] + _column_order(spec)
+    paired = {}
+    if spec.kind == "pairs":
+        for label in spec.rows:
+            rows.update(_pair_rows(spec, label, metrics, paper))
+        columns = _pair_column_order(spec)
+    else:
+        for method in spec.methods:
+            rows.update(_method_rows(spec, method, metrics, paper))
+        paired = _paired_rows(spec, metrics)
+        rows.update(paired)
+        columns = [("", SWITCH_LABELS[key]) for key in _switch_columns(spec)] + _column_order(spec)
     shown = [row for row in rows.values() if SOURCE_COLUMN in row]
     if shown:
         columns.append(SOURCE_COLUMN)
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=pd.MultiIndex.from_tuples(columns))
     if shown:
         frame[SOURCE_COLUMN] = frame[SOURCE_COLUMN].fillna("")  # rows of ours have no source
-    frame.index.name = "Method"
+    frame.index.name = "Variant" if spec.kind == "pairs" else "Method"
     title = spec.title or _default_title(spec)
     caption = _caption(spec, title, metrics, synthetic, reported is not None, paper, selection_default, bool(paired))
     if still_falling:
@@ -463,6 +515,14 @@ def _caption(
             f"is higher. {NOISE}: the mean difference is within one std of the per-seed differences, not told "
             f"apart from noise. {ONE_SEED}: one seed, no std to tell a difference from noise."
         )
+    if spec.kind == "pairs":
+        pairs = "; ".join(
+            f"{label}: {' / '.join(labels.method_label(m) for m in methods)}" for label, methods in spec.rows.items()
+        )
+        parts.append(
+            f"Each row is one variant; per target, its {spec.pair_labels[0]} and {spec.pair_labels[1]} "
+            f"runs side by side ({pairs})."
+        )
     if spec.switches:
         parts.append(f"{CHECK}/{CROSS}: component on/off in the run's configuration.")
     parts.append(f"Model selection: {_selection_text(metrics, selection_default)}.")
@@ -526,6 +586,7 @@ def table_spec(config: Mapping[str, Any], name: str, source: str = "configuratio
                 columns.append(TargetColumn(target, labels.transfer_label(run["sources"], target)))
     kind = entry.get("kind", "protocol")
     methods = list(entry["methods"])
+    rows = _pair_spec(entry, name, methods, source) if kind == "pairs" else {}
     return TableSpec(
         name=name,
         protocol=protocol,
@@ -538,7 +599,27 @@ def table_spec(config: Mapping[str, Any], name: str, source: str = "configuratio
         paper=list(entry["paper"]) if entry.get("paper") else None,
         references=list(entry.get("references") or []),
         seeds=protocol_seeds(config, protocol),
+        rows=rows,
+        pair_labels=tuple(entry.get("pair_labels") or TableSpec.pair_labels),
     )
+
+
+def _pair_spec(entry: Mapping[str, Any], name: str, methods: list[str], source: str) -> dict[str, tuple[str, str]]:
+    """The ``rows`` of a pairs table, checked against its ``methods`` (what the workflow runs)."""
+    rows = entry.get("rows") or {}
+    if not rows:
+        raise ConfigError(
+            f"{source}: tables.{name} is of kind 'pairs' but has no 'rows'; give row label -> "
+            "[method without BAU, method with BAU], e.g. rows: {MobileNetV2: [baseline_mobilenetv2, bau_mobilenetv2]}"
+        )
+    paired = [m for pair in rows.values() for m in pair]
+    if sorted(set(paired)) != sorted(set(methods)):
+        raise ConfigError(
+            f"{source}: tables.{name}.rows names the methods {', '.join(sorted(set(paired)))} but "
+            f"tables.{name}.methods lists {', '.join(sorted(set(methods)))}; list each method of rows "
+            "in methods (the runs the table needs), and no other"
+        )
+    return {label: (pair[0], pair[1]) for label, pair in rows.items()}
 
 
 def method_switches(config: Mapping[str, Any], methods: Sequence[str]) -> dict[str, dict[str, bool]]:

@@ -149,6 +149,18 @@ def test_vitbase_construction_and_forward():
         torch.testing.assert_close(model.pool(model.base(x)), tokens[:, 0])
 
 
+def test_vittiny_has_vitbases_structure_at_192_dimensions():
+    model = create_model("vittiny", 3, height=64, width=32).train()
+    assert model.feat_dim == 192 and isinstance(model.pool, nn.Identity)
+    assert model.base.patch_embed.grid_size == (4, 2) and model.base.pos_embed.shape == (1, 9, 192)
+    assert len(model.base.blocks) == 12 and model.base.blocks[0].attn.num_heads == 3
+    assert model.base.blocks[-1].drop_path1.drop_prob == pytest.approx(0.1) and model.base.norm.eps == 1e-6
+    emb, f, logits = model(torch.randn(2, 3, 64, 32))
+    assert emb.shape == (2, 192) and logits.shape == (2, 3)
+    with pytest.raises(ConfigError, match="vittiny needs multiples of 16"):
+        create_model("vittiny", 3, height=64, width=40)
+
+
 def test_vitbase_needs_multiples_of_16():
     with pytest.raises(ConfigError, match="multiples of 16"):
         create_model("vitbase", 3, height=250, width=128)
@@ -156,10 +168,11 @@ def test_vitbase_needs_multiples_of_16():
 
 def test_unknown_arch():
     with pytest.raises(
-        ConfigError, match=r"unknown architecture 'resnet101'; choose one of mobilenetv2, resnet18, resnet50, vitbase"
+        ConfigError,
+        match=r"unknown architecture 'resnet101'; choose one of mobilenetv2, resnet18, resnet50, vitbase, vittiny",
     ):
         create_model("resnet101", 3)
-    assert list_models() == ["mobilenetv2", "resnet18", "resnet50", "vitbase"]
+    assert list_models() == ["mobilenetv2", "resnet18", "resnet50", "vitbase", "vittiny"]
 
 
 def test_register_twice_is_refused():

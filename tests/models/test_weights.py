@@ -180,3 +180,72 @@ def test_load_matching_maps_timm_names(tmp_path):
     weight = torch.full_like(model.base.conv_stem.weight, 0.5)
     report = load_matching(model, {"conv_stem.weight": weight}, "a timm state dict")
     assert report.loaded == ["base.conv_stem.weight"] and torch.equal(model.base.conv_stem.weight, weight)
+
+
+def timm_state(name: str, seed: int, **kwargs) -> dict[str, torch.Tensor]:
+    """A randomly initialised timm model's state dict (the same for the same seed), in timm's names."""
+    torch.manual_seed(seed)
+    return timm.create_model(name, pretrained=False, **kwargs).state_dict()
+
+
+def test_timm_mobilenetv2_file_loads_every_backbone_tensor_and_not_its_head(tmp_path):
+    state = timm_state("mobilenetv2_140", seed=4)  # with timm's 1000-class ImageNet head
+    path = tmp_path / "mobilenetv2_140.pth"
+    torch.save(state, path)
+    # 1000 identities: the ImageNet head has the re-ID classifier's shape, and must still not load
+    model = create_model("mobilenetv2", 1000, pretrained=str(path), height=64, width=32)
+    report = load_pretrained(model, str(path))
+    backbone = {k for k in state if not k.startswith("classifier.")}
+    assert set(report.loaded) == {f"base.{k}" for k in backbone}
+    assert all(torch.equal(model.state_dict()[f"base.{k}"], state[k]) for k in backbone)
+    assert report.skipped == {"classifier.weight": "not in the model", "classifier.bias": "not in the model"}
+    assert not torch.equal(model.classifier.weight, state["classifier.weight"])
+    assert set(report.missing) == {"pool.p", "classifier.weight"} | {
+        f"bn_neck.{k}" for k in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    }
+
+
+def test_own_checkpoint_of_mobilenetv2_round_trips_with_module_prefix(tmp_path):
+    torch.manual_seed(1)
+    source = create_model("mobilenetv2", 7, height=64, width=32)
+    path = tmp_path / "best.pth"
+    torch.save({f"module.{k}": v for k, v in source.state_dict().items()}, path)
+    model = create_model("mobilenetv2", 7, pretrained=str(path), height=64, width=32)
+    assert all(torch.equal(v, source.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize(
+    ("arch", "tag", "checked"),
+    [
+        ("mobilenetv2", "mobilenetv2_140.ra_in1k", ["conv_stem.weight", "blocks.6.0.conv_pwl.weight", "bn2.bias"]),
+        ("vitbase", "vit_base_patch16_224.orig_in21k_ft_in1k", ["cls_token", "blocks.11.mlp.fc2.weight", "norm.bias"]),
+        (
+            "vittiny",
+            "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
+            ["cls_token", "blocks.11.mlp.fc2.weight", "norm.bias"],
+        ),
+    ],
+)
+def test_imagenet_backbones_use_the_timm_weights(monkeypatch, arch, tag, checked):
+    """``imagenet`` asks timm for the pretrained tag (mocked: timm would download it) and loads
+    every backbone tensor, the ViT's position embedding resized to the model's grid."""
+    real_create = timm.create_model
+    requested = []
+
+    def offline_create(name, pretrained=False, **kwargs):
+        if not pretrained:
+            return real_create(name, pretrained=False, **kwargs)
+        requested.append((name, kwargs))
+        torch.manual_seed(9)
+        return real_create(name.split(".")[0], pretrained=False, **kwargs)
+
+    expected = timm_state(tag.split(".")[0], seed=9, num_classes=0)
+    monkeypatch.setattr(timm, "create_model", offline_create)
+    model = create_model(arch, 3, pretrained="imagenet", height=64, width=32)
+    assert requested == [(tag, {"num_classes": 0})]
+    state = model.state_dict()
+    for key in checked:
+        assert torch.equal(state[f"base.{key}"], expected[key]), key
+    if arch.startswith("vit"):  # 14 x 14 grid + CLS -> 4 x 2 + CLS, CLS kept
+        assert state["base.pos_embed"].shape == (1, 1 + 4 * 2, model.feat_dim)
+        assert torch.equal(state["base.pos_embed"][:, 0], expected["pos_embed"][:, 0])

@@ -11,7 +11,7 @@ from docutils.core import publish_parts
 from jinja2 import Environment, StrictUndefined
 
 CAPTIONS = Path(__file__).resolve().parents[2] / "workflow" / "report"
-KINDS = ["table_protocol", "table_ablation", "loss_curves", "cmc", "align_uniform", "tsne", "retrieval"]
+KINDS = ["table_protocol", "table_ablation", "table_pairs", "loss_curves", "cmc", "align_uniform", "tsne", "retrieval"]
 
 
 def render(name: str, config: dict) -> str:

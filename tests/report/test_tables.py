@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bau.cli import main as bau_main
-from bau.config import fill_defaults, load_schema
+from bau.config import deep_merge, fill_defaults, load_schema
 from bau.errors import BauError, ConfigError
 from bau.report.reported import load_reported
 from bau.report.table_formats import flat_frame, latex_text, to_csv, to_latex, to_markdown
@@ -596,10 +596,14 @@ def test_bau_table_shows_every_reported_cell_with_its_source(tmp_path):
             spec = table_spec(config, name)
             columns = {c.target: c.label for c in spec.columns} | {"average": "Average"}
             label = f"{labels.method_label(row.method)} (reported)"
+            metric = labels.METRIC_LABELS[row.metric]
+            for variant, pair in spec.rows.items():  # a pairs table: the method's row and side
+                if row.method in pair:
+                    label, metric = f"{variant} (reported)", f"{spec.pair_labels[pair.index(row.method)]} {metric}"
             csv, markdown, latex = outputs[name]
             if label not in csv.index or row.target not in columns:
                 continue
-            assert csv.loc[label, f"{columns[row.target]} {labels.METRIC_LABELS[row.metric]}"] == f"{row.value:.1f}"
+            assert csv.loc[label, f"{columns[row.target]} {metric}"] == f"{row.value:.1f}"
             assert row.source in csv.loc[label, "Source"]
             assert row.source in markdown and latex_text(row.source) in latex
             shown = True
@@ -635,3 +639,131 @@ def test_row_source_names_a_cells_longer_source_once(tmp_path):
     )
     frame = build_table(P2, p2_metrics(synthetic=False), load_reported(path)).frame
     assert frame.loc["BAU (reported)", ("Source", "")] == "BAU Table 4, copied in X; Z prints 24.2"
+
+
+# ---------------------------------------------------------------------------- pairs (Table 7)
+
+T7 = TableSpec(
+    name="table7",
+    protocol="protocol2",
+    methods=["baseline_mobilenetv2", "bau_mobilenetv2", "baseline_pcl", "bau_pcl"],
+    columns=P2_COLUMNS,
+    kind="pairs",
+    rows={"MobileNetV2": ("baseline_mobilenetv2", "bau_mobilenetv2"), "PCL": ("baseline_pcl", "bau_pcl")},
+    paper=["Table 7"],
+)
+T7_REPORTED = """protocol,target,method,metric,value,paper_table,source
+protocol2,average,baseline_mobilenetv2,mAP,26.1,Table 7,BAU appendix B.2 text
+protocol2,average,baseline_mobilenetv2,rank1,38.0,Table 7,BAU appendix B.2 text
+protocol2,average,bau_mobilenetv2,mAP,33.2,Table 7,BAU appendix B.2 text
+protocol2,average,bau_mobilenetv2,rank1,45.7,Table 7,BAU appendix B.2 text
+protocol2,average,bau,mAP,48.1,Table 4,BAU Table 4
+"""
+
+
+def t7_metrics(synthetic: bool) -> dict:
+    # fabricated: MobileNetV2 baseline mAP 20/30/40 % (mean 30.0), BAU 30/40/50 % (mean 40.0)
+    metrics = {}
+    for column, base in zip(P2_COLUMNS, (0.2, 0.3, 0.4)):
+        metrics[(column.target, "baseline_mobilenetv2")] = metrics_dict(base, base + 0.1, synthetic=synthetic)
+        metrics[(column.target, "bau_mobilenetv2")] = metrics_dict(base + 0.1, base + 0.2, synthetic=synthetic)
+    metrics[("cuhk03", "bau_pcl")] = metrics_dict(0.55, 0.65, synthetic=synthetic)
+    return metrics
+
+
+def test_pairs_table_puts_a_variants_two_runs_side_by_side_with_the_reported_averages(tmp_path):
+    path = tmp_path / "reported.csv"
+    path.write_text(T7_REPORTED)
+    table = build_table(T7, t7_metrics(synthetic=False), load_reported(path))
+    frame = table.frame
+    assert list(frame.index) == ["MobileNetV2 (reported)", "MobileNetV2 (reproduced)", "MobileNetV2 (Δ)", "PCL"]
+    assert list(frame.columns[:4]) == [
+        ("M+MS+CS→C3", "Baseline mAP"),
+        ("M+MS+CS→C3", "Baseline R-1"),
+        ("M+MS+CS→C3", "BAU mAP"),
+        ("M+MS+CS→C3", "BAU R-1"),
+    ]
+    assert frame.columns[-1] == ("Source", "")
+    ours, theirs, delta = (frame.loc[f"MobileNetV2 ({k})"] for k in ("reproduced", "reported", "Δ"))
+    assert (ours["M+CS+C3→MS", "Baseline mAP"], ours["M+CS+C3→MS", "BAU R-1"]) == ("30.0", "50.0")
+    assert [ours["Average", c] for c in ("Baseline mAP", "Baseline R-1", "BAU mAP", "BAU R-1")] == [
+        "30.0",
+        "40.0",
+        "40.0",
+        "50.0",
+    ]
+    assert [theirs["Average", c] for c in ("Baseline mAP", "Baseline R-1", "BAU mAP", "BAU R-1")] == [
+        "26.1",
+        "38.0",
+        "33.2",
+        "45.7",
+    ]
+    # 30.0 - 26.1, 40.0 - 38.0, 40.0 - 33.2, 50.0 - 45.7
+    assert [delta["Average", c] for c in ("Baseline mAP", "Baseline R-1", "BAU mAP", "BAU R-1")] == [
+        "+3.9",
+        "+2.0",
+        "+6.8",
+        "+4.3",
+    ]
+    assert theirs["M+MS+CS→C3", "BAU mAP"] == MISSING and delta["M+MS+CS→C3", "BAU mAP"] == MISSING
+    assert theirs["Source", ""] == "BAU appendix B.2 text" and ours["Source", ""] == ""
+    # PCL: one row of ours, the baseline not run yet; Table 4's BAU number is not this table's
+    pcl = frame.loc["PCL"]
+    assert (pcl["M+MS+CS→C3", "BAU mAP"], pcl["M+MS+CS→C3", "Baseline mAP"]) == ("55.0", MISSING)
+    assert pcl["Average", "BAU mAP"] == MISSING  # two targets missing
+    assert "48.1" not in to_markdown(table)
+    assert "numbers printed in the paper's Table 7" in table.caption and "Δ = reproduced − reported." in table.caption
+    assert "its Baseline and BAU runs side by side" in table.caption
+    assert "MobileNetV2: Baseline (MobileNetV2) / BAU (MobileNetV2)" in table.caption
+    assert "BAU appendix B.2 text" in to_latex(table) and "Baseline mAP" in to_csv(table).splitlines()[0]
+
+
+def test_pairs_table_on_synthetic_data_shows_no_reported_number(tmp_path):
+    path = tmp_path / "reported.csv"
+    path.write_text(T7_REPORTED)
+    table = build_table(T7, t7_metrics(synthetic=True), load_reported(path))
+    assert list(table.frame.index) == ["MobileNetV2", "PCL"]
+    assert ("Source", "") not in table.frame.columns
+    assert table.frame.loc["MobileNetV2", ("Average", "BAU mAP")] == "40.0"
+    assert "these numbers are not comparable with the paper's, which are therefore not shown" in table.caption
+    assert "26.1" not in to_markdown(table)
+
+
+def test_pairs_table_spec_reads_rows_and_checks_them_against_methods():
+    rows = {"MobileNetV2": ["baseline", "bau"]}
+    config = workflow_config(
+        t7={"protocol": "protocol2", "kind": "pairs", "methods": ["baseline", "bau"], "rows": rows}
+    )
+    spec = table_spec(config, "t7")
+    assert spec.kind == "pairs" and spec.rows == {"MobileNetV2": ("baseline", "bau")}
+    assert spec.pair_labels == ("Baseline", "BAU")  # the schema's default
+    config["tables"]["norows"] = {"protocol": "protocol2", "kind": "pairs", "methods": ["bau"]}
+    with pytest.raises(ConfigError, match=r"tables.norows is of kind 'pairs' but has no 'rows'"):
+        table_spec(config, "norows")
+    config["tables"]["extra"] = {**config["tables"]["t7"], "methods": ["baseline", "bau", "align"]}
+    with pytest.raises(ConfigError, match=r"tables.extra.rows names the methods baseline, bau but .*lists align"):
+        table_spec(config, "extra")
+
+
+def test_paper_table7_pairs_every_variant_without_and_with_bau():
+    from bau.config import load_workflow_config
+
+    config = load_workflow_config(PAPER_CONFIG)
+    spec = table_spec(config, "table7")
+    assert spec.kind == "pairs" and spec.paper == ["Table 7"]
+    assert list(spec.rows) == ["MobileNetV2", "ViT-B/16", "ArcFace", "PCL"]
+    assert set(spec.methods) <= set(config["protocols"]["protocol2"]["methods"])
+    variants = {}
+    for label, (without, with_bau) in spec.rows.items():
+        base, bau = (fill_defaults(deep_merge(config["run"], config["methods"][m])) for m in (without, with_bau))
+        assert base["method"]["strong_view"] is False and bau["method"]["strong_view"] is True
+        assert (base["model"], base["method"]["id_loss"]) == (bau["model"], bau["method"]["id_loss"])
+        variants[label] = (bau["model"]["arch"], bau["method"]["id_loss"]["name"])
+    assert variants == {
+        "MobileNetV2": ("mobilenetv2", "ce"),
+        "ViT-B/16": ("vitbase", "ce"),
+        "ArcFace": ("resnet50", "arcface"),
+        "PCL": ("resnet50", "pcl"),
+    }
+    # Table 7's reported averages are this table's only: the Protocol-2 table no longer shows them
+    assert "Table 7" not in config["tables"]["protocol2"]["paper"]

@@ -60,18 +60,25 @@ def test_paper_config_plans_the_paper_benchmark(workdir):
     plan = dry_run(workdir, ["all_tables"], configfiles=[PAPER_CONFIG])
     counts = plan.counts
     assert "synth" not in counts  # real data
-    # P-1: one run (4 targets); P-2: 3 runs x (baseline, bau); P-3: 3 runs x 10 methods (bau
-    # and the ablations, which the paper runs on Protocol-3).
-    assert counts["train"] == 1 + 6 + 30
-    assert counts["run_config"] == 37
-    assert counts["evaluate"] == 4 + 6 + 30
-    assert (counts["table_protocol"], counts["table_ablation"]) == (3, 3)
+    # P-1: one run (4 targets); P-2: 3 runs x (baseline, bau and Table 7's 4 variants x
+    # baseline/BAU); P-3: 3 runs x 10 methods (bau and the ablations, which the paper runs on
+    # Protocol-3).
+    assert counts["train"] == 1 + 3 * (2 + 8) + 30
+    assert counts["run_config"] == 61
+    assert counts["evaluate"] == 4 + 3 * (2 + 8) + 30
+    assert (counts["table_protocol"], counts["table_ablation"], counts["table_pairs"]) == (3, 3, 1)
+    assert [job.wildcards["table"] for job in plan.of("table_pairs")] == ["table7"]
+    assert (counts["figure_cmc"], counts["figure_align_uniform"]) == (7, 7)  # one per table
     assert counts["verify"] == 12  # every dataset name of the paper's protocols
     assert counts["splits"] == 4
     runs = {(j.wildcards["protocol"], j.wildcards["run"], j.wildcards["method"]) for j in plan.of("train")}
     assert {("protocol3", t, "aug_ce") for t in ("cuhk03", "msmt17", "market1501")} <= runs
     assert ("protocol3", "msmt17", "no_erasing") in runs and ("protocol2", "msmt17", "no_erasing") not in runs
     assert {p for p, _, _ in runs} == {"protocol1", "protocol2", "protocol3"}  # nothing of the default's
+    table7 = {
+        (t, m) for p, t, m in runs if p == "protocol2" and m.endswith(("mobilenetv2", "vitbase", "arcface", "pcl"))
+    }
+    assert len(table7) == 3 * 8 and ("market1501", "bau_vitbase") in table7
 
 
 def test_paper_runs_have_the_reference_iterations(workdir):
