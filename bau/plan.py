@@ -55,10 +55,8 @@ FIGURE_MODULES = (
     "plotting",
 )
 
+
 # `bau evaluate` flags switched on by a run's `eval` settings.
-EVAL_FLAGS = {"flip": "--flip", "rerank": "--rerank", "viper_both_directions": "--viper-both-directions"}
-
-
 def module_files(modules: Sequence[str]) -> list[str]:
     """The source files of ``bau.report`` modules, found without importing them."""
     return [importlib.util.find_spec(f"bau.report.{m}").origin for m in modules]
@@ -210,14 +208,6 @@ class Plan:
         return str(Path(self.settings["data"]["root"]) / get_parser(source).layout.image_dirs[0])
 
     # ------------------------------------------------------------------- evaluation
-
-    def eval_options(self, evaluation: EvalKey) -> list[str]:
-        """`bau evaluate` options from the evaluated run's `eval` settings (an argument list)."""
-        resolved = self.resolved_run(self.run_of(evaluation))
-        settings = resolved["eval"]
-        options = ["--batch-size", str(settings["batch_size"]), "--max-rank", str(settings["max_rank"])]
-        options += ["--workers", str(resolved["data"]["workers"])]
-        return options + [flag for key, flag in EVAL_FLAGS.items() if settings[key]]
 
     @property
     def eval_device(self) -> str:

@@ -131,10 +131,6 @@ def source_data(wildcards):
     return PLAN.data_inputs([wildcards.source])
 
 
-def eval_options(wildcards):
-    return PLAN.eval_options(evaluation_of(wildcards))
-
-
 def table_metrics(wildcards):
     """Every seed's metrics of the table's evaluations (the table)."""
     return PLAN.table_metrics(wildcards.table)

@@ -54,7 +54,9 @@ rule train:
 
 # One target of one protocol and method, from the run that has it as a target; the
 # checkpoint is the config's `selection` (best_of_eval picks per target from the run's
-# evaluations). Small datasets are evaluated on each of their splits inside the job.
+# evaluations). How it evaluates (batch size, flip, re-ranking, max rank, precision) is the
+# run's own `eval` section, which `bau evaluate --run` reads from the checkpoint's config.
+# Small datasets are evaluated on each of their splits inside the job.
 rule evaluate:
     input:
         final=evaluated_run,
@@ -81,10 +83,9 @@ rule evaluate:
         splits_dir=LAYOUT.splits_dir(),
         split_seed=SETTINGS["split_seed"],
         device=PLAN.eval_device,
-        options=eval_options,
     shell:
         "bau evaluate --run {params.run_dir:q} --selection {params.selection:q}"
         " --dataset {wildcards.target:q} --data-root {params.root:q}"
         " --splits-dir {params.splits_dir:q} --split-seed {params.split_seed:q}"
         " --out {output.metrics:q} --save-features {output.features:q}"
-        " --device {params.device:q} {params.options:q} > {log:q} 2>&1"
+        " --device {params.device:q} > {log:q} 2>&1"
