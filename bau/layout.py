@@ -4,7 +4,7 @@ workflow, ``bau train``, ``bau evaluate``, tables and figures share.
 ::
 
     RESULTS/config.yaml                              the effective workflow configuration
-    RESULTS/verify/<dataset>.json                    `bau verify` report of one dataset name
+    RESULTS/verify/<folder>.json                     `bau verify` report of one dataset folder
     RESULTS/splits/<dataset>_seed<seed>.json         pinned splits of grid, ilids, prid, viper
     RESULTS/runs/<protocol>/<run>/<method>/seed<seed>/   one training run (RunDir):
         config.yaml log.txt losses.jsonl evals.jsonl final.json
@@ -250,8 +250,9 @@ class Layout:
     def settings(self) -> str:
         return self._path(SETTINGS)
 
-    def verify_report(self, dataset: str) -> str:
-        return self._path(VERIFY_DIR, f"{dataset}.json")
+    def verify_report(self, folder: str) -> str:
+        """The report of one dataset folder (bau.datasets.verify.verify_key of its names)."""
+        return self._path(VERIFY_DIR, f"{folder}.json")
 
     def splits_dir(self) -> str:
         return self._path(SPLITS_DIR)

@@ -24,6 +24,7 @@ from bau.config import (
     validate,
 )
 from bau.datasets import get_parser
+from bau.datasets.verify import verify_groups, verify_key
 from bau.errors import ConfigError
 from bau.io import write_text, write_yaml
 from bau.layout import (
@@ -177,8 +178,7 @@ class Plan:
 
     @property
     def datasets(self) -> list[str]:
-        """Every dataset name the runs read: each is verified as what it is (a *dg variant by
-        its own checks)."""
+        """Every dataset name the runs read."""
         return self._read_datasets("sources", "targets")
 
     @property
@@ -191,9 +191,20 @@ class Plan:
         anything uses them."""
         return [d for d in self._read_datasets("targets") if get_parser(d).has_splits]
 
+    @property
+    def verify_groups(self) -> dict[str, list[str]]:
+        """Dataset folder key -> the dataset names the runs read from that folder: one `bau
+        verify` per folder runs each name's own checks (a *dg variant's too) and decodes the
+        images once."""
+        return verify_groups(self.datasets)
+
+    def verify_report(self, dataset: str) -> str:
+        """The report of the `bau verify` job that checks ``dataset``."""
+        return self.layout.verify_report(verify_key(dataset))
+
     def data_inputs(self, datasets: Sequence[str]) -> list[str]:
         """The verify reports (the gate) and split files that training or evaluating needs."""
-        reports = [self.layout.verify_report(d) for d in sorted(set(datasets))]
+        reports = sorted({self.verify_report(d) for d in datasets})
         seed = self.settings["split_seed"]
         splits = [self.layout.splits(d, seed) for d in sorted(set(datasets)) if get_parser(d).has_splits]
         return reports + splits

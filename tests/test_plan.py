@@ -44,10 +44,11 @@ def test_default_configuration(plan):
 
 def test_data_inputs_are_the_reports_and_the_split_files(plan):
     assert plan.data_inputs(["prid", "market1501dg"]) == [
-        "results/verify/market1501dg.json",
+        "results/verify/market1501.json",  # the folder's report, which checks market1501dg too
         "results/verify/prid.json",
         "results/splits/prid_seed1.json",
     ]
+    assert plan.verify_groups["market1501"] == ["market1501", "market1501dg"]
 
 
 def test_table_evaluations_follow_the_table(plan):

@@ -33,8 +33,8 @@ def test_default_config_plans_the_whole_synthetic_benchmark(workdir):
     # ablation (one P-2 target): 1 run x 9 methods.
     assert plan.counts == {
         "synth": 1,
-        # One report per dataset name the runs read: a *dg variant is checked as itself.
-        "verify": 12,
+        # One report per dataset folder the runs read; each name (a *dg variant too) is checked in it.
+        "verify": 9,
         "splits": 4,
         "run_config": 19,
         "train": 19,
@@ -69,7 +69,7 @@ def test_paper_config_plans_the_paper_benchmark(workdir):
     assert (counts["table_protocol"], counts["table_ablation"], counts["table_pairs"]) == (3, 3, 1)
     assert [job.wildcards["table"] for job in plan.of("table_pairs")] == ["table7"]
     assert (counts["figure_cmc"], counts["figure_align_uniform"]) == (7, 7)  # one per table
-    assert counts["verify"] == 12  # every dataset name of the paper's protocols
+    assert counts["verify"] == 9  # every dataset folder of the paper's protocols, each name checked in it
     assert counts["splits"] == 4
     runs = {(j.wildcards["protocol"], j.wildcards["run"], j.wildcards["method"]) for j in plan.of("train")}
     assert {("protocol3", t, "aug_ce") for t in ("cuhk03", "msmt17", "market1501")} <= runs
@@ -136,7 +136,7 @@ def test_protocol_target_builds_only_that_protocol(workdir):
     assert plan.counts["evaluate"] == 6
     assert "table_protocol" not in plan.counts and "splits" not in plan.counts
     # Only the datasets protocol2 reads are verified.
-    assert {job.wildcards["dataset"] for job in plan.of("verify")} == {"market1501", "msmt17", "cuhk03", "cuhksysu"}
+    assert {job.wildcards["folder"] for job in plan.of("verify")} == {"market1501", "msmt17", "cuhk03", "cuhksysu"}
 
 
 def test_protocol1_trains_once_and_evaluates_four_targets(workdir):

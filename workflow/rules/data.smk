@@ -1,6 +1,6 @@
-# The data: the synthetic benchmark (when configured), one verify report per dataset name
-# the runs read (the gate of everything downstream; a *dg variant gets its own checks) and
-# the pinned splits of the small target datasets.
+# The data: the synthetic benchmark (when configured), one verify report per dataset folder
+# the runs read (the gate of everything downstream; each dataset name, a *dg variant too, gets
+# its own checks in it) and the pinned splits of the small target datasets.
 
 if SYNTHETIC:
 
@@ -27,24 +27,25 @@ rule verify:
     input:
         marker=synthetic_marker(DATA_ROOT) if SYNTHETIC else [],
     output:
-        report=LAYOUT.verify_report("{dataset}"),
+        report=LAYOUT.verify_report("{folder}"),
     log:
-        LAYOUT.log("verify", "{dataset}"),
+        LAYOUT.log("verify", "{folder}"),
     benchmark:
-        LAYOUT.benchmark("verify", "{dataset}")
+        LAYOUT.benchmark("verify", "{folder}")
     conda:
         "../envs/bau.yaml"
     threads: 4  # decoding every image of a real dataset takes a while
     params:
+        datasets=lambda w: PLAN.verify_groups[w.folder],
         root=data_root,
     shell:
-        "bau verify {wildcards.dataset:q} --data-root {params.root:q} --out {output.report:q}"
+        "bau verify {params.datasets:q} --data-root {params.root:q} --out {output.report:q}"
         " --workers {threads} > {log:q} 2>&1"
 
 
 rule splits:
     input:
-        report=LAYOUT.verify_report("{dataset}"),
+        report=lambda w: PLAN.verify_report(w.dataset),
     output:
         splits=LAYOUT.splits("{dataset}", "{seed}"),
     log:
