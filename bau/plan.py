@@ -57,7 +57,6 @@ FIGURE_MODULES = (
 )
 
 
-# `bau evaluate` flags switched on by a run's `eval` settings.
 def module_files(modules: Sequence[str]) -> list[str]:
     """The source files of ``bau.report`` modules, found without importing them."""
     return [importlib.util.find_spec(f"bau.report.{m}").origin for m in modules]
