@@ -25,7 +25,6 @@ from bau.layout import (
     split_file,
     synthetic_marker,
 )
-from bau.training import runlog
 
 
 def test_paths_of_a_run_and_an_evaluation():
@@ -75,7 +74,6 @@ def test_snakemake_patterns_are_the_same_methods_with_wildcards():
 
 
 def test_the_trainer_uses_the_layout_run_folder(tmp_path):
-    assert runlog.RunDir is RunDir
     run = RunDir(tmp_path)
     assert run.epoch_checkpoint(7) == tmp_path / "checkpoints" / "epoch_007.pth"
     assert run.last_checkpoint == tmp_path / "checkpoints" / "last.pth"

@@ -48,19 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (GPU if any), cpu, cuda or cuda:N")
 
 
-def resolve_checkpoint(run_dir: Path, selection: str | None, dataset: str) -> tuple[Path, str]:
-    """The checkpoint of ``run_dir`` that ``selection`` names for ``dataset`` (see RunDir)."""
-    if selection is None:
-        raise BauError("--run needs --selection last or --selection best_of_eval")
-    checkpoint = RunDir(run_dir).selected_checkpoint(selection, dataset)
-    return checkpoint, selection
-
-
 def main(args: argparse.Namespace) -> int:
     from bau.distributed.lease import lease_for_device
 
     if args.run is not None:
-        checkpoint, selection = resolve_checkpoint(args.run, args.selection, args.dataset)
+        if args.selection is None:
+            raise BauError("--run needs --selection last or --selection best_of_eval")
+        checkpoint, selection = RunDir(args.run).selected_checkpoint(args.selection, args.dataset), args.selection
     else:
         if args.selection is not None:
             raise BauError("--selection goes with --run; with --checkpoint the file itself is evaluated")

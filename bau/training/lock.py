@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bau.errors import TrainingError
 from bau.io import remove_stale_temps
-from bau.training.runlog import RunDir
+from bau.layout import RunDir
 
 log = logging.getLogger(__name__)
 

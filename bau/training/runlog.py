@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bau.io import write_text
-from bau.layout import RunDir
 
-__all__ = ["STEEP_FALL", "JsonlLog", "RunDir", "epoch_means", "file_logging", "loss_record", "quiet_logging"]
+__all__ = ["STEEP_FALL", "JsonlLog", "epoch_means", "file_logging", "loss_record", "quiet_logging"]
 
 #: A run "ended while still falling steeply" when the mean cross-entropy of its last epoch is
 #: below STEEP_FALL times the previous epoch's: it fell by more than 10 % in its last epoch,

@@ -1,6 +1,6 @@
 """The resumable BAU trainer (docs/reference.md §4.1-4.5 with the choices of section 8).
 
-One run = one folder (:class:`~bau.training.runlog.RunDir`). Every epoch ends with the
+One run = one folder (:class:`~bau.layout.RunDir`). Every epoch ends with the
 loss log and ``checkpoints/last.pth`` written atomically; a rerun with the same folder and
 the same resolved configuration resumes from that checkpoint. Every random generator (and
 the identity sampler) is reseeded from ``(seed, epoch)`` at the start of each epoch, so a
@@ -37,6 +37,7 @@ from bau.distributed import ddp
 from bau.errors import BauError, TrainingError
 from bau.evaluation import SUMMARY_METRICS, EvalOptions, evaluate_model, extract_features
 from bau.io import read_json, read_yaml, write_json, write_yaml
+from bau.layout import RunDir
 from bau.losses import create_id_loss
 from bau.models import create_model
 from bau.models.views import forward_views
@@ -44,7 +45,7 @@ from bau.pipeline.loaders import build_train_loader
 from bau.training.memory import MemoryBank
 from bau.training.objective import ViewOutputs, compute_losses, total_loss, view_outputs
 from bau.training.optim import build_optimizer, build_scheduler
-from bau.training.runlog import JsonlLog, RunDir, file_logging, loss_record, quiet_logging
+from bau.training.runlog import JsonlLog, file_logging, loss_record, quiet_logging
 from bau.training.seeding import epoch_seed, get_rng_state, seed_everything, set_rng_state
 from bau.training.terms import LOSS_TERMS, enabled_terms, ignored_switches
 

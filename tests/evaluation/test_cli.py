@@ -87,29 +87,16 @@ def test_evaluate_checkpoint_writes_the_contract_json(run_dir, root, tmp_path, c
     assert "viper (10 split(s))" in capsys.readouterr().out
 
 
+def evaluate_run(run_dir, root, out, selection, dataset) -> int:
+    """`bau evaluate --run` on CPU, as the workflow's evaluate rule calls it."""
+    args = ["--run", str(run_dir), "--selection", selection, "--dataset", dataset, "--data-root", str(root)]
+    return main(["evaluate", *args, "--out", str(out), "--device", "cpu"])
+
+
 @pytest.mark.parametrize(("selection", "epoch"), [("last", 2), ("best_of_eval", 1)])
 def test_evaluate_run_picks_the_selected_checkpoint(run_dir, root, tmp_path, selection, epoch):
     out = tmp_path / "metrics.json"
-    assert (
-        main(
-            [
-                "evaluate",
-                "--run",
-                str(run_dir),
-                "--selection",
-                selection,
-                "--dataset",
-                "market1501",
-                "--data-root",
-                str(root),
-                "--out",
-                str(out),
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
-    )
+    assert evaluate_run(run_dir, root, out, selection, "market1501") == 0
     metrics = read_json(out)
     assert metrics["selection"] == selection and metrics["epoch"] == epoch
     assert metrics["checkpoint"].endswith(f"epoch_{epoch:03d}.pth")
@@ -132,26 +119,7 @@ def test_evaluate_run_errors_name_the_problem(run_dir, root, tmp_path, capsys):
 
 def test_evaluate_run_last_on_another_dataset_is_the_final_checkpoint(run_dir, root, tmp_path):
     out = tmp_path / "metrics.json"
-    assert (
-        main(
-            [
-                "evaluate",
-                "--run",
-                str(run_dir),
-                "--selection",
-                "last",
-                "--dataset",
-                "viper",
-                "--data-root",
-                str(root),
-                "--out",
-                str(out),
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
-    )
+    assert evaluate_run(run_dir, root, out, "last", "viper") == 0
     metrics = read_json(out)
     assert metrics["epoch"] == 2 and metrics["checkpoint"] == str(run_dir / "checkpoints" / "epoch_002.pth")
 
