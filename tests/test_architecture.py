@@ -9,6 +9,8 @@ graph of modules. ``from bau.x import y`` points at ``bau.x.y`` when that is a m
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -193,3 +195,14 @@ def test_the_dataset_parsers_import_only_errors_io_and_layout():
         if package_of(target) != "bau.datasets"
     }
     assert {package_of(target) for _, target in outside} <= {"bau.errors", "bau.io", "bau.layout"}, sorted(outside)
+
+
+# Jobs that only plot or plan must not pay torch's import (seconds per job): `bau figure`
+# and `bau table` (bau.report.figures / tables) and the workflow's parsing (bau.plan).
+# Checked by importing them in a fresh interpreter: lazy imports inside functions they
+# never call on that path (bau.io.torch_save) do not count.
+@pytest.mark.parametrize("entry", ["bau.plan", "bau.report.figures", "bau.report.tables", "bau.cli"])
+def test_plot_and_plan_entry_points_never_import_torch(entry):
+    code = f"import sys, {entry}; print(sorted(m for m in ('torch', 'torchvision', 'timm') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

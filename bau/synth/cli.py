@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scale",
         choices=list(SCALES),
         default="tiny",
-        help="dataset sizes: tiny (default pipeline), small, medium (default: %(default)s)",
+        help="dataset sizes: tiny (tests), cpu (the default run), small, medium (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all available cores)")

@@ -66,9 +66,9 @@ def test_grid_partitions_mat_has_the_reference_structure(tiny_root):
 def test_unknown_scale_is_rejected():
     from bau.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="'huge'.*choose one of tiny, small, medium"):
+    with pytest.raises(ConfigError, match="'huge'.*choose one of tiny, cpu, small, medium"):
         build_plans("huge", 1)
-    assert list(SCALES) == ["tiny", "small", "medium"]
+    assert list(SCALES) == ["tiny", "cpu", "small", "medium"]
 
 
 def test_medium_is_thousands_of_images_per_large_dataset():
