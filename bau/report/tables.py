@@ -47,7 +47,7 @@ from bau.report.inputs import load_metrics
 from bau.report.labels import METRIC_LABELS, SWITCH_LABELS
 from bau.report.reported import AVERAGE_TARGET, load_reported
 from bau.report.table_formats import SOURCE_COLUMN, Table, write_table
-from bau.training.runlog import STEEP_FALL, WATCHED
+from bau.training.runlog import STEEP_FALL, TRAINED_FRACTION, WATCHED
 from bau.training.terms import effective_switches
 
 log = logging.getLogger(__name__)
@@ -413,7 +413,7 @@ def build_table(
     *,
     synthetic_default: bool | None = None,
     selection_default: str | None = None,
-    still_falling: Sequence[str] = (),
+    flagged: Mapping[str, Sequence[str]] | None = None,
 ) -> Table:
     """The table of ``spec`` from ``metrics[(target, method)]`` (missing keys or None: not run).
 
@@ -421,7 +421,8 @@ def build_table(
     shown only when the metrics are of real data (their ``synthetic`` field, or
     ``synthetic_default`` when no metrics exist yet). The caption states the metrics'
     model-selection rule (``selection_default`` when there are none) and names the runs of
-    ``still_falling`` (run/method/seed<seed>: ended while their loss was still falling steeply).
+    ``flagged`` (:func:`flagged_runs`: run/method/seed<seed> that ended while their loss was
+    still falling steeply, or barely trained).
     """
     metrics = {(col.target, m): metrics.get((col.target, m)) for col in spec.columns for m in spec.methods}
     synthetic = _data_kind(metrics, synthetic_default)
@@ -448,12 +449,18 @@ def build_table(
     frame.index.name = "Variant" if spec.kind == "pairs" else "Method"
     title = spec.title or _default_title(spec)
     caption = _caption(spec, title, metrics, synthetic, reported is not None, paper, selection_default, bool(paired))
-    if still_falling:
+    flagged = flagged or {}
+    if flagged.get("still_falling"):
         caption += (
             f" Runs that ended while their loss was still falling steeply (last-epoch mean {WATCHED.upper()} below "
             f"{STEEP_FALL} x the previous epoch's; longer training would change their numbers): "
-            + ", ".join(still_falling)
+            + ", ".join(flagged["still_falling"])
             + "."
+        )
+    if flagged.get("undertrained"):
+        caption += (
+            f" Runs that barely trained (last-epoch mean {WATCHED.upper()} above {TRAINED_FRACTION} x the first "
+            "epoch's): " + ", ".join(flagged["undertrained"]) + "."
         )
     return Table(spec.name, title, caption, frame)
 
@@ -637,18 +644,21 @@ def method_switches(config: Mapping[str, Any], methods: Sequence[str]) -> dict[s
     return {method: {k: v for k, v in flags.items() if k in varying} for method, flags in effective.items()}
 
 
-def still_falling_runs(results: Path, config: Mapping[str, Any], spec: TableSpec) -> list[str]:
-    """The table's training runs whose final.json flags them as still falling steeply."""
+def flagged_runs(results: Path, config: Mapping[str, Any], spec: TableSpec) -> dict[str, list[str]]:
+    """The table's training runs (run/method/seed<S>) whose final.json flags them, per flag:
+    ``still_falling`` and ``undertrained`` (bau.training.runlog.loss_record)."""
     targets = {col.target for col in spec.columns}
-    flagged = []
+    flagged: dict[str, list[str]] = {"still_falling": [], "undertrained": []}
     for run, run_spec in config["protocols"][spec.protocol]["runs"].items():
         if not targets & set(run_spec["targets"]):
             continue
         for method in spec.methods:
             for seed in spec.seeds:
                 final = Path(Layout(str(results)).final(RunKey(spec.protocol, run, method, str(seed))))
-                if final.is_file() and read_json(final).get("losses", {}).get("still_falling"):
-                    flagged.append(f"{run}/{method}/seed{seed}")
+                losses = read_json(final).get("losses", {}) if final.is_file() else {}
+                for flag, runs in flagged.items():
+                    if losses.get(flag):
+                        runs.append(f"{run}/{method}/seed{seed}")
     return flagged
 
 
@@ -701,7 +711,7 @@ def main(args: argparse.Namespace) -> int:
         reported,
         synthetic_default=config["data"]["synthetic"],
         selection_default=config.get("selection"),
-        still_falling=still_falling_runs(results, config, spec),
+        flagged=flagged_runs(results, config, spec),
     )
     out_dir = Path(args.out_dir or Layout(str(results)).tables_dir())
     for path in write_table(table, out_dir):

@@ -14,13 +14,17 @@ from typing import Any
 
 from bau.io import write_text
 
-__all__ = ["STEEP_FALL", "JsonlLog", "epoch_means", "file_logging", "loss_record", "quiet_logging"]
+__all__ = ["STEEP_FALL", "TRAINED_FRACTION", "JsonlLog", "epoch_means", "file_logging", "loss_record", "quiet_logging"]
 
 #: A run "ended while still falling steeply" when the mean cross-entropy of its last epoch is
 #: below STEEP_FALL times the previous epoch's: it fell by more than 10 % in its last epoch,
 #: so more training would have changed the model (and the numbers of its evaluations).
 STEEP_FALL = 0.9
-#: The loss term the flag watches: the identity cross-entropy, which every method trains.
+#: A run is "undertrained" when the mean cross-entropy of its last epoch is above
+#: TRAINED_FRACTION times the first epoch's: it stopped while learning had barely started
+#: (the first epoch's mean is about log(classes), a chance-level classifier).
+TRAINED_FRACTION = 0.5
+#: The loss term the flags watch: the identity cross-entropy, which every method trains.
 WATCHED = "ce"
 
 
@@ -101,10 +105,11 @@ def epoch_means(records: list[dict[str, Any]], terms: tuple[str, ...]) -> dict[i
 
 def loss_record(records: list[dict[str, Any]], terms: tuple[str, ...]) -> dict[str, Any]:
     """final.json's ``losses``: the first- and last-epoch mean of each term, and whether the
-    run ended while still falling steeply (:data:`STEEP_FALL`, on :data:`WATCHED`)."""
+    run ended while still falling steeply (:data:`STEEP_FALL`) or barely trained
+    (:data:`TRAINED_FRACTION`), both on :data:`WATCHED`."""
     means = epoch_means(records, terms)
     if not means:
-        return {"first_epoch": None, "last_epoch": None, "still_falling": False, "rule": _rule()}
+        return {"first_epoch": None, "last_epoch": None, "still_falling": False, "undertrained": False, "rule": _rule()}
     epochs = sorted(means)
     first, last = means[epochs[0]], means[epochs[-1]]
     previous = means[epochs[-2]] if len(epochs) > 1 else None
@@ -114,14 +119,21 @@ def loss_record(records: list[dict[str, Any]], terms: tuple[str, ...]) -> dict[s
         and WATCHED in previous
         and last[WATCHED] < STEEP_FALL * previous[WATCHED]
     )
+    undertrained = bool(
+        len(epochs) > 1 and WATCHED in last and WATCHED in first and last[WATCHED] > TRAINED_FRACTION * first[WATCHED]
+    )
     return {
         "first_epoch": {"epoch": epochs[0], **first},
         "last_epoch": {"epoch": epochs[-1], **last},
         "previous_epoch": None if previous is None else {"epoch": epochs[-2], **previous},
         "still_falling": falling,
+        "undertrained": undertrained,
         "rule": _rule(),
     }
 
 
 def _rule() -> str:
-    return f"still_falling: last-epoch mean {WATCHED} < {STEEP_FALL} x the previous epoch's"
+    return (
+        f"still_falling: last-epoch mean {WATCHED} < {STEEP_FALL} x the previous epoch's; "
+        f"undertrained: last-epoch mean {WATCHED} > {TRAINED_FRACTION} x the first epoch's"
+    )

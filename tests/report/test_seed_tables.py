@@ -125,14 +125,21 @@ def test_caption_names_the_runs_that_ended_still_falling(tmp_path):
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     results = tmp_path / "results"
-    for seed, falling in ((1, False), (2, True)):
+    for seed, falling, undertrained in ((1, False, True), (2, True, False)):
         write_results(results, "protocol2", "cuhk03", "bau", metrics_dict(0.4, 0.4), seed=seed)
         final = results / "runs" / "protocol2" / "cuhk03" / "bau" / f"seed{seed}" / "final.json"
         final.parent.mkdir(parents=True)
-        final.write_text(json.dumps({"epochs": 5, "losses": {"still_falling": falling}}))
+        losses = {"still_falling": falling, "undertrained": undertrained}
+        final.write_text(json.dumps({"epochs": 5, "losses": losses}))
     out = tmp_path / "tables"
     args = ["table", "protocol2", "--config", str(config_path), "--results", str(results), "--out-dir", str(out)]
     assert bau_main(args) == 0
     text = (out / "protocol2.md").read_text()
     assert "Runs that ended while their loss was still falling steeply (last-epoch mean CE below 0.9" in text
-    assert text.rstrip().endswith(": cuhk03/bau/seed2.")
+    assert (
+        "still falling steeply (last-epoch mean CE below 0.9 x the previous epoch's; longer training would change their numbers): cuhk03/bau/seed2."
+        in text
+    )
+    assert text.rstrip().endswith(
+        "Runs that barely trained (last-epoch mean CE above 0.5 x the first epoch's): cuhk03/bau/seed1."
+    )

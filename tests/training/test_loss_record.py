@@ -33,6 +33,17 @@ def test_a_run_still_falling_steeply_is_flagged():
     assert f"< {STEEP_FALL} x the previous epoch's" in record["rule"]
 
 
+def test_a_run_that_barely_trained_is_flagged():
+    # 5.5 -> 3.0 is 0.545 of the first epoch's mean: above one half
+    assert loss_record(_records({1: [6.0, 5.0], 2: [3.0, 3.0]}), ("ce",))["undertrained"] is True
+    # 5.5 -> 2.75 is exactly one half: trained
+    record = loss_record(_records({1: [6.0, 5.0], 2: [3.0, 2.5]}), ("ce",))
+    assert record["undertrained"] is False
+    assert "undertrained: last-epoch mean ce > 0.5 x the first epoch's" in record["rule"]
+    # one epoch: nothing to compare with
+    assert loss_record(_records({1: [5.0, 1.0]}), ("ce",))["undertrained"] is False
+
+
 def test_a_flat_end_is_not_flagged():
     # 3.0 -> 2.8: 0.93 of the previous epoch, above 0.9
     assert loss_record(_records({1: [5.0], 2: [3.0], 3: [2.8]}), ("ce",))["still_falling"] is False
