@@ -25,7 +25,7 @@ import yaml
 
 from bau.errors import ConfigError
 from bau.io import write_yaml
-from bau.layout import DEFAULT_RESULTS, RESERVED, Layout, RunDir
+from bau.layout import DEFAULT_RESULTS, RESERVED, EvalKey, Layout, RunDir, RunKey
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "config.schema.yaml"
 
@@ -233,6 +233,37 @@ def resolve_run(workflow: Mapping, protocol: str, run: str, method: str, seed: i
     protocol_part["seed"] = int(protocol_seeds(workflow, protocol)[0] if seed is None else seed)
     config = deep_merge(config, protocol_part)
     return validate_run(config, source=f"run {protocol}/{run}/{method}/seed{protocol_part['seed']}")
+
+
+def trained_runs(workflow: Mapping) -> dict[RunKey, RunKey]:
+    """Each run of the workflow's protocols -> the run that trains it: the first run, in
+    configuration order, whose resolved configuration is the same.
+
+    Two protocols may ask for the same training (the default configuration's loss ablation
+    reuses Protocol-2's BAU and baseline runs on CUHK03): it runs once, in the first one's
+    folder, and is evaluated there; the others read its results. Sources, targets, method and
+    seed are all part of the resolved configuration, so only truly equal runs are shared.
+    """
+    first: dict[str, RunKey] = {}
+    mapping: dict[RunKey, RunKey] = {}
+    for protocol, spec in workflow["protocols"].items():
+        for run in spec["runs"]:
+            for method in spec["methods"]:
+                for seed in protocol_seeds(workflow, protocol):
+                    key = RunKey(protocol, run, method, str(seed))
+                    digest = config_hash(resolve_run(workflow, protocol, run, method, seed))
+                    mapping[key] = first.setdefault(digest, key)
+    return mapping
+
+
+def evaluated_as(trained: Mapping[RunKey, RunKey], workflow: Mapping, evaluation: EvalKey) -> EvalKey:
+    """The evaluation that holds ``evaluation``'s results: the same target of the run that
+    trains its run (:func:`trained_runs`)."""
+    for run, spec in workflow["protocols"][evaluation.protocol]["runs"].items():
+        if evaluation.target in spec["targets"]:
+            owner = trained[RunKey(evaluation.protocol, run, evaluation.method, evaluation.seed)]
+            return EvalKey(owner.protocol, evaluation.target, owner.method, owner.seed)
+    raise ConfigError(f"protocols.{evaluation.protocol} has no run with target '{evaluation.target}'")
 
 
 def config_hash(config: Mapping) -> str:

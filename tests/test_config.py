@@ -8,6 +8,7 @@ import yaml
 from bau.cli import main as cli_main
 from bau.config import (
     config_hash,
+    evaluated_as,
     fill_defaults,
     load_schema,
     load_workflow_config,
@@ -15,10 +16,12 @@ from bau.config import (
     protocol_seeds,
     resolve_run,
     seeds_from_command_line,
+    trained_runs,
     validate,
     validate_run,
 )
 from bau.errors import ConfigError
+from bau.layout import EvalKey, RunKey
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -201,3 +204,32 @@ def test_config_out_writes_the_resolved_run_and_starts_a_changed_run_over(tmp_pa
 def test_config_out_needs_resolve(tmp_path, capsys):
     assert cli_main(["config", str(REPO / "config" / "config.yaml"), "--out", str(tmp_path / "c.yaml")]) == 2
     assert "--out goes with --resolve" in capsys.readouterr().err
+
+
+def _shared_ablation(workflow: dict) -> dict:
+    """protocol2 (bau, baseline; seeds 1, 2) and an ablation protocol on protocol2's cuhk03 run
+    with baseline, align and bau (seed 1; align differs) and one with 40 iterations per epoch."""
+    workflow["methods"]["align"] = {"method": {"uniformity": False, "domain": False}}
+    cuhk03 = dict(workflow["protocols"]["protocol2"]["runs"]["cuhk03"])
+    workflow["protocols"] = {
+        "protocol2": {**workflow["protocols"]["protocol2"], "methods": ["bau", "baseline"], "seeds": [1, 2]},
+        "ablation": {"methods": ["baseline", "align", "bau"], "seeds": [1], "runs": {"cuhk03": cuhk03}},
+        "longer": {"methods": ["bau"], "seeds": [1], "runs": {"cuhk03": {**cuhk03, "iters": 999}}},
+    }
+    return workflow
+
+
+def test_equal_runs_of_two_protocols_are_trained_once(workflow_cfg):
+    trained = trained_runs(_shared_ablation(workflow_cfg))
+    assert trained[RunKey("ablation", "cuhk03", "bau", "1")] == RunKey("protocol2", "cuhk03", "bau", "1")
+    assert trained[RunKey("ablation", "cuhk03", "baseline", "1")] == RunKey("protocol2", "cuhk03", "baseline", "1")
+    # a method, a seed or an iteration count of its own makes a run of its own
+    for own in (RunKey("ablation", "cuhk03", "align", "1"), RunKey("longer", "cuhk03", "bau", "1")):
+        assert trained[own] == own
+    assert trained[RunKey("protocol2", "cuhk03", "bau", "2")] == RunKey("protocol2", "cuhk03", "bau", "2")
+    # every run of the first protocol trains itself
+    assert all(trained[key] == key for key in trained if key.protocol == "protocol2")
+    shared = EvalKey("ablation", "cuhk03", "bau", "1")
+    assert evaluated_as(trained, workflow_cfg, shared) == EvalKey("protocol2", "cuhk03", "bau", "1")
+    with pytest.raises(ConfigError, match="protocols.ablation has no run with target 'market1501'"):
+        evaluated_as(trained, workflow_cfg, EvalKey("ablation", "market1501", "bau", "1"))

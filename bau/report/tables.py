@@ -38,7 +38,14 @@ from typing import Any
 
 import pandas as pd
 
-from bau.config import deep_merge, fill_defaults, load_workflow_config, protocol_seeds
+from bau.config import (
+    deep_merge,
+    evaluated_as,
+    fill_defaults,
+    load_workflow_config,
+    protocol_seeds,
+    trained_runs,
+)
 from bau.errors import BauError, ConfigError
 from bau.io import read_json
 from bau.layout import EvalKey, Layout, RunKey
@@ -644,9 +651,12 @@ def method_switches(config: Mapping[str, Any], methods: Sequence[str]) -> dict[s
     return {method: {k: v for k, v in flags.items() if k in varying} for method, flags in effective.items()}
 
 
-def flagged_runs(results: Path, config: Mapping[str, Any], spec: TableSpec) -> dict[str, list[str]]:
+def flagged_runs(
+    results: Path, config: Mapping[str, Any], spec: TableSpec, trained: Mapping[RunKey, RunKey]
+) -> dict[str, list[str]]:
     """The table's training runs (run/method/seed<S>) whose final.json flags them, per flag:
-    ``still_falling`` and ``undertrained`` (bau.training.runlog.loss_record)."""
+    ``still_falling`` and ``undertrained`` (bau.training.runlog.loss_record); ``trained``:
+    bau.config.trained_runs."""
     targets = {col.target for col in spec.columns}
     flagged: dict[str, list[str]] = {"still_falling": [], "undertrained": []}
     for run, run_spec in config["protocols"][spec.protocol]["runs"].items():
@@ -654,7 +664,7 @@ def flagged_runs(results: Path, config: Mapping[str, Any], spec: TableSpec) -> d
             continue
         for method in spec.methods:
             for seed in spec.seeds:
-                final = Path(Layout(str(results)).final(RunKey(spec.protocol, run, method, str(seed))))
+                final = Path(Layout(str(results)).final(trained[RunKey(spec.protocol, run, method, str(seed))]))
                 losses = read_json(final).get("losses", {}) if final.is_file() else {}
                 for flag, runs in flagged.items():
                     if losses.get(flag):
@@ -662,8 +672,8 @@ def flagged_runs(results: Path, config: Mapping[str, Any], spec: TableSpec) -> d
     return flagged
 
 
-def metrics_path(results: Path, protocol: str, target: str, method: str, seed: int | str) -> Path:
-    return Path(Layout(str(results)).metrics(EvalKey(protocol, target, method, str(seed))))
+def metrics_path(results: Path, evaluation: EvalKey) -> Path:
+    return Path(Layout(str(results)).metrics(evaluation))
 
 
 # ------------------------------------------------------------------------ CLI
@@ -687,9 +697,14 @@ def main(args: argparse.Namespace) -> int:
     config = load_workflow_config(args.config)
     spec = table_spec(config, args.name, source=str(args.config))
     results = Path(args.results or config["results"])
+    trained = trained_runs(config)  # a run shared with another protocol is read from there
+
+    def evaluation(target: str, method: str, seed: int) -> EvalKey:
+        return evaluated_as(trained, config, EvalKey(spec.protocol, target, method, str(seed)))
+
     metrics = {
         (col.target, method): [
-            load_metrics(metrics_path(results, spec.protocol, col.target, method, seed)) for seed in spec.seeds
+            load_metrics(metrics_path(results, evaluation(col.target, method, seed))) for seed in spec.seeds
         ]
         for col in spec.columns
         for method in spec.methods
@@ -711,7 +726,7 @@ def main(args: argparse.Namespace) -> int:
         reported,
         synthetic_default=config["data"]["synthetic"],
         selection_default=config.get("selection"),
-        flagged=flagged_runs(results, config, spec),
+        flagged=flagged_runs(results, config, spec, trained),
     )
     out_dir = Path(args.out_dir or Layout(str(results)).tables_dir())
     for path in write_table(table, out_dir):
