@@ -274,6 +274,8 @@ def run_parameter_problem(parameter: str) -> str | None:
         schema = _resolve(properties[part], root)
     if schema.get("type") == "object":
         return f"'{parameter}' is a section of the run configuration; name one of its keys"
+    if schema.get("type") == "array":
+        return f"'{parameter}' holds a list; a sweep varies one number, switch or name"
     if any(parameter == fixed or parameter.startswith(fixed + ".") for fixed in SWEEP_FIXED):
         return f"'{parameter}' is set by the workflow (seeds, protocols, resources), not by a sweep"
     return None

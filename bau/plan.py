@@ -138,10 +138,12 @@ class Plan:
 
     @property
     def runs(self) -> list[RunKey]:
+        """Every run of the protocols' methods (of :attr:`table_protocols`: a protocol that
+        only sweeps use trains its sweeps' runs, :attr:`sweep_runs`, and nothing else)."""
         return [
             RunKey(p, r, m, seed)
-            for p, spec in self.protocols.items()
-            for r in spec["runs"]
+            for p in self.table_protocols
+            for r in self.protocols[p]["runs"]
             for m in self.methods_of(p)
             for seed in self.seeds_of(p)
         ]
@@ -151,8 +153,8 @@ class Plan:
         """Every evaluation; a target is evaluated from its one run, per seed."""
         return [
             EvalKey(protocol, target, method, seed)
-            for protocol, spec in self.protocols.items()
-            for run_spec in spec["runs"].values()
+            for protocol in self.table_protocols
+            for run_spec in self.protocols[protocol]["runs"].values()
             for target in run_spec["targets"]
             for method in self.methods_of(protocol)
             for seed in self.seeds_of(protocol)
@@ -244,6 +246,15 @@ class Plan:
     @property
     def sweep_evaluations(self) -> list[EvalKey]:
         return list(dict.fromkeys(p.evaluation for ps in self.sweep_points.values() for p in ps))
+
+    @property
+    def all_runs(self) -> list[RunKey]:
+        """The runs of the protocols and of the sweeps (the wildcards' values)."""
+        return self.runs + self.sweep_runs
+
+    @property
+    def all_evaluations(self) -> list[EvalKey]:
+        return list(dict.fromkeys(self.evaluations + self.sweep_evaluations))
 
     @property
     def method_folders(self) -> list[str]:
@@ -474,8 +485,9 @@ class Plan:
 
     @property
     def table_protocols(self) -> list[str]:
-        """The protocols whose runs all_tables trains: all but those only sweeps use (e.g. an
-        in-distribution protocol of the paper's Fig. 1), which the `analyses` target trains."""
+        """The protocols whose methods' runs the workflow trains (all_tables, the protocol
+        targets): all but those that only sweeps use and no table shows (e.g. the
+        in-distribution protocol of the paper's Fig. 1), whose runs only `analyses` trains."""
         shown = {t["protocol"] for t in self.tables.values()}
         swept = {s["protocol"] for s in self.sweeps.values()}
         return [p for p in self.protocols if p in shown or p not in swept]

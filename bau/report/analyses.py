@@ -273,7 +273,9 @@ def sweep_tsne(args: argparse.Namespace) -> Figure:
     for path, entries in zip(args.inputs, read_points(args.points, args.inputs)):
         feats = load_features(path, required=("feats",))["feats"]
         sets += [SweepFeatures(e["panel"], e["domain"], feats) for e in entries]
-    return plot_sweep_tsne(sets, max_points=args.max_points, seed=args.seed, title=args.title or None)
+    return plot_sweep_tsne(
+        sets, max_points=args.max_points, perplexity=args.perplexity, seed=args.seed, title=args.title or None
+    )
 
 
 BUILDERS: dict[str, Callable[[argparse.Namespace], Figure]] = {
@@ -308,3 +310,5 @@ def add_arguments(sub: argparse.ArgumentParser, kind: str) -> None:
             default=5000 if kind == "sweep_align_uniform" else 3000,
             help="features used (random subset)",
         )
+    if kind == "sweep_tsne":
+        sub.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default 30)")
