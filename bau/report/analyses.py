@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -136,6 +137,11 @@ def _by_parameter(measures: Sequence[SweepMeasure]) -> dict[str, list[SweepMeasu
     return panels
 
 
+def _title(figure: Figure, title: str) -> None:
+    """The figure's title, wrapped to its width (about 11 characters per inch at this size)."""
+    figure.suptitle(textwrap.fill(title, width=int(11 * figure.get_figwidth())))
+
+
 def _legend(figure: Figure, axes: Sequence) -> None:
     handles, labels = {}, []
     for ax in axes:
@@ -152,13 +158,13 @@ def plot_sweep_map(measures: Sequence[SweepMeasure], *, target: str = "target", 
     if not measures:
         raise BauError("no sweep measurement to draw")
     panels = _by_parameter(measures)
-    figure = new_figure(max(4.8, 4.2 * len(panels)), 4.2)
+    figure = new_figure(max(6.4, 4.6 * len(panels)), 4.4)
     axes = panel_axes(figure, len(panels), max_cols=len(panels))
     colour_of = label_colours([m.series for m in measures])
     for ax, members in zip(axes, panels.values()):
         _draw_curves(ax, members, colour_of, 100.0, f"{target} mAP (%)")
     _legend(figure, axes)
-    figure.suptitle(title or f"{target} mAP against {', '.join(parameter_label(p) for p in panels)}")
+    _title(figure, title or f"{target} mAP against {', '.join(parameter_label(p) for p in panels)}")
     return figure
 
 
@@ -178,7 +184,7 @@ def plot_sweep_align_uniform(
     axes[1].set_title("Uniformity")
     _legend(figure, axes)
     parameter = parameter_label(align[0].parameter)
-    figure.suptitle(title or f"Alignment and uniformity of the {target} features against {parameter}")
+    _title(figure, title or f"Alignment and uniformity of the {target} features against {parameter}")
     return figure
 
 
@@ -220,7 +226,7 @@ def plot_sweep_tsne(
         title="source domain",
         frameon=False,
     )
-    figure.suptitle(title or "t-SNE of the source domains' features")
+    _title(figure, title or "t-SNE of the source domains' features")
     return figure
 
 
