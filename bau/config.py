@@ -26,7 +26,7 @@ import yaml
 
 from bau.errors import ConfigError
 from bau.io import write_yaml
-from bau.layout import DEFAULT_RESULTS, RESERVED, Layout, RunDir, value_folder
+from bau.layout import DEFAULT_RESULTS, RESERVED, SWEEP_SEPARATOR, Layout, RunDir, sweep_method, value_folder
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "config.schema.yaml"
 
@@ -288,6 +288,19 @@ def resolve_sweep_run(workflow: Mapping, sweep: str, value: Any, seed: int | str
     return _sweep_variant(workflow, sweep, with_dotted(spec.get("set") or {}, spec["parameter"], value), seed)
 
 
+def resolve_named_run(workflow: Mapping, protocol: str, run: str, method: str, seed: int | str | None = None) -> dict:
+    """:func:`resolve_run`, or for a sweep's method folder (``bau_k+k-5``,
+    bau.layout.sweep_method) :func:`resolve_sweep_run` of that value."""
+    if SWEEP_SEPARATOR not in method:
+        return resolve_run(workflow, protocol, run, method, seed)
+    sweep = method.split(SWEEP_SEPARATOR, 1)[0]
+    spec = workflow.get("sweeps", {}).get(sweep)
+    values = [v for v in (spec or {}).get("values", []) if sweep_method(sweep, spec["parameter"], v) == method]
+    if not values or (spec["protocol"], spec["run"]) != (protocol, run):
+        raise ConfigError(f"'{protocol}/{run}/{method}' is not a run of a sweep under 'sweeps'")
+    return resolve_sweep_run(workflow, sweep, values[0], seed)
+
+
 def sweep_default(workflow: Mapping, sweep: str) -> Any:
     """The swept parameter's value in the sweep's base run (its method with its `set`)."""
     spec = workflow["sweeps"][sweep]
@@ -344,7 +357,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resolve",
         metavar="PROTOCOL/RUN/METHOD[/SEED]",
         help="print the full configuration of one run of the workflow configuration (SEED: one of its "
-        "seeds, default the first)",
+        "seeds, default the first; METHOD may be a sweep's run folder, e.g. bau_k+k-5)",
     )
     parser.add_argument(
         "--out",
@@ -363,7 +376,7 @@ def main(args: argparse.Namespace) -> int:
             parts = args.resolve.split("/")
             if len(parts) not in (3, 4):
                 raise ConfigError(f"--resolve takes PROTOCOL/RUN/METHOD[/SEED], got '{args.resolve}'")
-            resolved = resolve_run(resolved, *parts)
+            resolved = resolve_named_run(resolved, *parts)
     if args.out is not None:
         if not args.resolve:
             raise ConfigError("--out goes with --resolve PROTOCOL/RUN/METHOD")

@@ -242,3 +242,16 @@ def test_plain_augment_needs_no_strong_view():
     # absent = false: a run without it resolves as before (no new default key)
     run = resolve_run(_config(), "protocol3", "market1501", "bau")
     assert "plain_augment" not in run["method"]
+
+
+def test_bau_config_resolves_a_sweep_run(capsys):
+    from bau.cli import main as bau_main
+
+    assert (
+        bau_main(["config", str(REPO / "config" / "config.yaml"), "--resolve", "protocol3/market1501/bau_k+k-5/1"]) == 0
+    )
+    assert yaml.safe_load(capsys.readouterr().out)["method"]["k"] == 5
+    assert (
+        bau_main(["config", str(REPO / "config" / "config.yaml"), "--resolve", "protocol2/market1501/bau_k+k-5"]) == 2
+    )
+    assert "is not a run of a sweep" in capsys.readouterr().err
