@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.workflow.helpers import PAPER_CONFIG, dry_run, make_workdir
+from tests.workflow.helpers import PAPER_CONFIG, dry_run, make_workdir, snakemake_cli
 
 
 @pytest.fixture(autouse=True)
@@ -53,3 +53,15 @@ def test_paper_analyses(workdir):
     assert counts["evaluate"] == 38  # not align_uniform's: the t-SNE shows source features
     assert counts["source_features"] == 6
     assert "synth" not in counts
+
+
+def test_each_analysis_kind_draws_with_its_own_command(workdir):
+    """The rules of the kinds are made in a loop: each job's command names its own kind."""
+    result = snakemake_cli(
+        workdir, "-n", "-p", "--forceall", "fig8_sensitivity", "fig4b_tsne_domain", "fig4a_align_uniform"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    commands = [line.split("bau figure ", 1)[1] for line in result.stdout.splitlines() if "bau figure " in line]
+    kinds = {c.split()[0]: c for c in commands}
+    assert set(kinds) == {"sweep_map", "sweep_tsne", "sweep_align_uniform"}
+    assert "fig8_sensitivity.png" in kinds["sweep_map"] and "fig4b_tsne_domain.png" in kinds["sweep_tsne"]

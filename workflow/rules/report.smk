@@ -241,9 +241,10 @@ for analysis_kind in ANALYSIS_KINDS:
         conda:
             "../envs/bau.yaml"
         params:
+            # the kind is bound here: a shell command is formatted when the job runs, after the loop
+            kind=f"sweep_{analysis_kind}",
             points=analysis_points,
             title=analysis_title,
         shell:
-            f"bau figure sweep_{analysis_kind}"
-            " --inputs {input.files:q} --points {params.points:q} --title {params.title:q}"
-            " --out {output.png:q} > {log:q} 2>&1"
+            "bau figure {params.kind} --inputs {input.files:q} --points {params.points:q}"
+            " --title {params.title:q} --out {output.png:q} > {log:q} 2>&1"
