@@ -88,6 +88,8 @@ def _draw_curves(ax, measures: Sequence[SweepMeasure], colour_of: dict, scale: f
     position = (lambda v: v) if numeric else (lambda v: categories.index(json.dumps(v)))
     seeds = 1
     for index, (series, points) in enumerate(_aggregate(measures).items()):
+        if numeric:  # inputs come in any order (a base run shared by two sweeps comes first)
+            points = sorted(points, key=lambda p: p[0])
         xs = [position(v) for v, *_ in points]
         ys = [scale * mean for _, mean, _, _ in points]
         errors = [scale * std for _, _, std, _ in points]

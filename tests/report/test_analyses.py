@@ -49,6 +49,13 @@ def test_map_panel_per_parameter_mean_and_std_over_seeds():
     assert any("2 seeds" in t.get_text() for t in axes[0].texts)
 
 
+def test_map_curve_follows_the_values_whatever_the_input_order():
+    lam = _measures("BAU", "method.lam", [1.5, 0.5, 2.5], 1.5, {1.5: [0.5], 0.5: [0.4], 2.5: [0.3]})
+    curve = plot_sweep_map(lam).axes[0].lines[0]
+    np.testing.assert_allclose(np.asarray(curve.get_xdata(), float), [0.5, 1.5, 2.5])
+    np.testing.assert_allclose(np.asarray(curve.get_ydata(), float), [40.0, 50.0, 30.0])
+
+
 def test_map_two_series_in_one_panel_and_boolean_values():
     a = _measures("Plain, M→M", "augment.prob", [0.0, 0.5, 1.0], 0.5, {0.0: [0.6], 0.5: [0.7], 1.0: [0.65]})
     b = _measures("Plain, MS+CS+C3→M", "augment.prob", [0.0, 0.5, 1.0], 0.5, {0.0: [0.3], 0.5: [0.4], 1.0: [0.2]})
