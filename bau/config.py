@@ -15,6 +15,7 @@ import copy
 import functools
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,7 +26,17 @@ import yaml
 
 from bau.errors import ConfigError
 from bau.io import write_yaml
-from bau.layout import DEFAULT_RESULTS, RESERVED, EvalKey, Layout, RunDir, RunKey
+from bau.layout import (
+    DEFAULT_RESULTS,
+    RESERVED,
+    SWEEP_SEPARATOR,
+    EvalKey,
+    Layout,
+    RunDir,
+    RunKey,
+    sweep_method,
+    value_folder,
+)
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "config.schema.yaml"
 
@@ -128,6 +139,8 @@ def _fill(instance: Any, schema: dict, root: dict) -> Any:
             if key not in properties:
                 instance[key] = _fill(instance[key], entries, root)
     for key, sub in properties.items():
+        if sub.get("x-partial"):  # a partial override (a sweep's `set`): filled where it is merged
+            continue
         sub = _resolve(sub, root)
         if key not in instance:
             if "default" in sub:
@@ -266,6 +279,82 @@ def evaluated_as(trained: Mapping[RunKey, RunKey], workflow: Mapping, evaluation
     raise ConfigError(f"protocols.{evaluation.protocol} has no run with target '{evaluation.target}'")
 
 
+# ----------------------------------------------------------------------------- sweeps
+
+#: Run keys a sweep may not vary: the workflow sets them (seeds, protocol data, devices).
+SWEEP_FIXED = ("seed", "data", "train.gpus")
+
+
+def get_dotted(config: Mapping, key: str) -> Any:
+    """``config["a"]["b"]`` for ``key`` ``a.b`` (KeyError when a part is missing)."""
+    value: Any = config
+    for part in key.split("."):
+        value = value[part]
+    return value
+
+
+def with_dotted(config: Mapping, key: str, value: Any) -> dict:
+    """A copy of ``config`` with ``key`` (``a.b``) set to ``value``."""
+    *parents, leaf = key.split(".")
+    override: dict[str, Any] = {leaf: value}
+    for part in reversed(parents):
+        override = {part: override}
+    return deep_merge(config, override)
+
+
+def run_parameter_problem(parameter: str) -> str | None:
+    """Why ``parameter`` is not a key a sweep may vary (None: it is one): it must name a
+    single setting (not a section) of the run configuration, outside :data:`SWEEP_FIXED`."""
+    root = load_schema()
+    schema = _resolve(root["$defs"]["run"], root)
+    for depth, part in enumerate(parameter.split(".")):
+        properties = schema.get("properties", {})
+        if part not in properties:
+            where = ".".join(parameter.split(".")[:depth]) or "the run configuration"
+            return f"'{parameter}' is not a key of the run configuration ({where} has: {', '.join(properties)})"
+        schema = _resolve(properties[part], root)
+    if schema.get("type") == "object":
+        return f"'{parameter}' is a section of the run configuration; name one of its keys"
+    if schema.get("type") == "array":
+        return f"'{parameter}' holds a list; a sweep varies one number, switch or name"
+    if any(parameter == fixed or parameter.startswith(fixed + ".") for fixed in SWEEP_FIXED):
+        return f"'{parameter}' is set by the workflow (seeds, protocols, resources), not by a sweep"
+    return None
+
+
+def resolve_sweep_run(workflow: Mapping, sweep: str, value: Any, seed: int | str | None = None) -> dict:
+    """The full, validated configuration of one value of a sweep: the base method's run of
+    the sweep's protocol and run, with the sweep's `set` overrides and ``parameter = value``."""
+    spec = workflow["sweeps"][sweep]
+    return _sweep_variant(workflow, sweep, with_dotted(spec.get("set") or {}, spec["parameter"], value), seed)
+
+
+def resolve_named_run(workflow: Mapping, protocol: str, run: str, method: str, seed: int | str | None = None) -> dict:
+    """:func:`resolve_run`, or for a sweep's method folder (``bau_k+k-5``,
+    bau.layout.sweep_method) :func:`resolve_sweep_run` of that value."""
+    if SWEEP_SEPARATOR not in method:
+        return resolve_run(workflow, protocol, run, method, seed)
+    sweep = method.split(SWEEP_SEPARATOR, 1)[0]
+    spec = workflow.get("sweeps", {}).get(sweep)
+    values = [v for v in (spec or {}).get("values", []) if sweep_method(sweep, spec["parameter"], v) == method]
+    if not values or (spec["protocol"], spec["run"]) != (protocol, run):
+        raise ConfigError(f"'{protocol}/{run}/{method}' is not a run of a sweep under 'sweeps'")
+    return resolve_sweep_run(workflow, sweep, values[0], seed)
+
+
+def sweep_default(workflow: Mapping, sweep: str) -> Any:
+    """The swept parameter's value in the sweep's base run (its method with its `set`)."""
+    spec = workflow["sweeps"][sweep]
+    return get_dotted(_sweep_variant(workflow, sweep, spec.get("set") or {}), spec["parameter"])
+
+
+def _sweep_variant(workflow: Mapping, sweep: str, overrides: Mapping, seed: int | str | None = None) -> dict:
+    spec = workflow["sweeps"][sweep]
+    method = deep_merge(workflow["methods"][spec["method"]], overrides)
+    variant = {**workflow, "methods": {**workflow["methods"], spec["method"]: method}}
+    return resolve_run(variant, spec["protocol"], spec["run"], spec["method"], seed)
+
+
 def config_hash(config: Mapping) -> str:
     """A short, stable fingerprint of a resolved configuration."""
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
@@ -309,7 +398,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resolve",
         metavar="PROTOCOL/RUN/METHOD[/SEED]",
         help="print the full configuration of one run of the workflow configuration (SEED: one of its "
-        "seeds, default the first)",
+        "seeds, default the first; METHOD may be a sweep's run folder, e.g. bau_k+k-5)",
     )
     parser.add_argument(
         "--out",
@@ -328,7 +417,7 @@ def main(args: argparse.Namespace) -> int:
             parts = args.resolve.split("/")
             if len(parts) not in (3, 4):
                 raise ConfigError(f"--resolve takes PROTOCOL/RUN/METHOD[/SEED], got '{args.resolve}'")
-            resolved = resolve_run(resolved, *parts)
+            resolved = resolve_named_run(resolved, *parts)
     if args.out is not None:
         if not args.resolve:
             raise ConfigError("--out goes with --resolve PROTOCOL/RUN/METHOD")
@@ -372,6 +461,11 @@ def _run_problems(run: Mapping[str, Any]) -> list[str]:
     if model["arch"] in ("vitbase", "vittiny") and (model["height"] % _VIT_PATCH or model["width"] % _VIT_PATCH):
         problems.append(
             f"model.height/width={model['height']}x{model['width']}: model.arch={model['arch']} needs multiples of {_VIT_PATCH}"
+        )
+    if run["method"].get("plain_augment") and run["method"]["strong_view"]:
+        problems.append(
+            "method.plain_augment augments the one view of the baseline; it needs method.strong_view: false "
+            "(with the strong view, augment.prob already sets how the second view is augmented)"
         )
     if train["device"] == "cuda" and train["gpus"] == 0:
         problems.append(
@@ -417,6 +511,7 @@ def _workflow_problems(workflow: Mapping[str, Any]) -> list[str]:
                         )
     for message, runs in runs_failing.items():
         problems.append(f"{message} (in run{'s' if len(runs) > 1 else ''} {', '.join(runs)})")
+    problems += _sweep_problems(workflow, trained)
     for name, table in workflow.get("tables", {}).items():
         if table["protocol"] not in trained:
             problems.append(f"tables.{name}.protocol: '{table['protocol']}' is not under 'protocols'")
@@ -448,3 +543,63 @@ def _seed_problems(workflow: Mapping[str, Any]) -> list[str]:
                 f"each run's seed comes from `seeds`; set seeds: [{value}] instead of {key}"
             )
     return problems
+
+
+def _sweep_problems(workflow: Mapping[str, Any], trained: Mapping[str, list[str]]) -> list[str]:
+    """Each sweep names a known protocol, run, method and run-configuration key, and each of
+    its values is valid there; each analysis names known sweeps."""
+    problems = []
+    sweeps = workflow.get("sweeps", {})
+    for name, spec in sweeps.items():
+        key = f"sweeps.{name}"
+        protocol, run, method = spec["protocol"], spec["run"], spec["method"]
+        if protocol not in trained:
+            problems.append(f"{key}.protocol: '{protocol}' is not under 'protocols'; known: {', '.join(trained)}")
+            continue
+        runs = workflow["protocols"][protocol]["runs"]
+        if run not in runs:
+            problems.append(f"{key}.run: protocols.{protocol} has no run '{run}'; its runs: {', '.join(runs)}")
+            continue
+        if method not in workflow["methods"]:
+            problems.append(f"{key}.method: '{method}' is not under 'methods'; known: {', '.join(workflow['methods'])}")
+            continue
+        if "target" in spec and spec["target"] not in runs[run]["targets"]:
+            problems.append(
+                f"{key}.target: '{spec['target']}' is not a target of protocols.{protocol}.runs.{run} "
+                f"({', '.join(runs[run]['targets'])})"
+            )
+        if "value_labels" in spec and len(spec["value_labels"]) != len(spec["values"]):
+            problems.append(
+                f"{key}.value_labels: {len(spec['value_labels'])} label(s) for {len(spec['values'])} value(s); "
+                "give one per value"
+            )
+        folders = [value_folder(v) for v in spec["values"]]
+        repeated = sorted({f for f in folders if folders.count(f) > 1})
+        if repeated:
+            problems.append(f"{key}.values: {', '.join(repeated)} listed twice; values must be unique")
+        for value in spec["values"]:
+            if isinstance(value, str) and not _is_name(value):
+                problems.append(
+                    f"{key}.values: '{value}' becomes a folder name; text values must be letters, digits, _, - and ."
+                )
+        problem = run_parameter_problem(spec["parameter"])
+        if problem:
+            problems.append(f"{key}.parameter: {problem}")
+            continue
+        for value in spec["values"]:
+            try:
+                resolve_sweep_run(workflow, name, value)
+            except ConfigError as err:
+                details = "; ".join(line.strip().removeprefix("- ") for line in str(err).splitlines()[1:])
+                problems.append(f"{key}.values: {spec['parameter']}={value!r} is refused: {details or err}")
+    for name, analysis in workflow.get("analyses", {}).items():
+        if name in trained:
+            problems.append(f"analyses.{name}: the name of protocol '{name}' (both are Snakemake targets); rename it")
+        for sweep in analysis["sweeps"]:
+            if sweep not in sweeps:
+                problems.append(f"analyses.{name}.sweeps: '{sweep}' is not under 'sweeps'; known: {', '.join(sweeps)}")
+    return problems
+
+
+def _is_name(text: str) -> bool:
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", text) is not None

@@ -7,6 +7,7 @@ workflow, ``bau train``, ``bau evaluate``, tables and figures share.
     RESULTS/verify/<folder>.json                     `bau verify` report of one dataset folder
     RESULTS/splits/<dataset>_seed<seed>.json         pinned splits of grid, ilids, prid, viper
     RESULTS/runs/<protocol>/<run>/<method>/seed<seed>/   one training run (RunDir):
+        (a sweep's value is a run whose <method> folder is <sweep>+<leaf>-<value>: sweep_method)
         config.yaml log.txt losses.jsonl evals.jsonl final.json
         checkpoints/last.pth checkpoints/epoch_XXX.pth
         features/<source>.npz                        a source domain's features (t-SNE)
@@ -117,6 +118,30 @@ def seed_label(seed: int | str) -> str:
 def is_seed_folder(name: str) -> bool:
     """Whether a folder name is a seed's (``seed1``)."""
     return re.fullmatch(r"seed[0-9]+", name) is not None
+
+
+#: Separates a sweep's name from its value in a sweep run's method folder; never part of a
+#: configured name (names are letters, digits, _ and -), so the two cannot be confused.
+SWEEP_SEPARATOR = "+"
+
+
+def value_folder(value: bool | int | float | str) -> str:
+    """A sweep value as folder text: ``0.5``, ``10``, ``true``; floats keep their dot
+    (``1.0``, not ``1``), so that 1 and 1.0 of two sweeps stay apart as YAML types do."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def sweep_method(sweep: str, parameter: str, value: bool | int | float | str) -> str:
+    """The method folder of one value of a sweep: ``bau_prob+prob-0.5`` (sweep ``bau_prob``,
+    parameter ``augment.prob``, value 0.5). Its run is RunKey(protocol, run, this, seed) and
+    its evaluation EvalKey(protocol, target, this, seed): the sweep adds no path pattern, and
+    the paths of the configured methods do not move."""
+    leaf = parameter.rsplit(".", 1)[-1]
+    return f"{sweep}{SWEEP_SEPARATOR}{leaf}-{value_folder(value)}"
 
 
 def folders(key: RunKey | EvalKey) -> tuple[str, ...]:

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import errno
 import importlib.util
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bau.config import (
     config_hash,
+    evaluated_as,
     fill_defaults,
     load_schema,
     protocol_seeds,
     resolve_run,
+    resolve_sweep_run,
     seeds_from_command_line,
+    sweep_default,
+    trained_runs,
     validate,
 )
 from bau.datasets import get_parser
@@ -29,17 +35,23 @@ from bau.errors import ConfigError
 from bau.io import write_text, write_yaml
 from bau.layout import (
     FIGURE_FORMATS,
+    SWEEP_SEPARATOR,
     TABLE_FORMATS,
     EvalKey,
     Layout,
     RunDir,
     RunKey,
+    sweep_method,
 )
-from bau.report.labels import dataset_label, method_label, protocol_label
+from bau.report.labels import dataset_label, method_label, protocol_label, transfer_label
 
 #: Figure kinds, in the order of the configuration's `figures` list.
 FIGURE_KINDS = ("loss_curves", "cmc", "align_uniform", "tsne", "retrieval")
 TABLE_KINDS = ("protocol", "ablation", "pairs")
+#: Kinds of the analysis figures (config `analyses`), each drawn by `bau figure sweep_<kind>`.
+ANALYSIS_KINDS = ("map", "align_uniform", "tsne")
+#: The figure kind (results/figures/<kind>/) of the analysis figures.
+ANALYSES_DIR = "analyses"
 
 # The bau.report modules that draw tables and figures: declared as inputs of those rules, so
 # that editing them reruns only what they draw (Snakemake sees a rule's command change, not
@@ -55,6 +67,24 @@ FIGURE_MODULES = (
     "labels",
     "plotting",
 )
+ANALYSIS_MODULES = ("analyses", "figures", "embedding_metrics", "embedding_plots", "inputs", "labels", "plotting")
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One value of a sweep with one seed: the run that trains it and the evaluation of the
+    sweep's target (the base run's and its evaluation when the configurations are equal)."""
+
+    sweep: str
+    index: int  # of the value in the sweep's `values`
+    value: bool | int | float | str
+    seed: str
+    run: RunKey
+    evaluation: EvalKey
+
+    @property
+    def reused(self) -> bool:
+        return SWEEP_SEPARATOR not in self.run.method
 
 
 def module_files(modules: Sequence[str]) -> list[str]:
@@ -77,7 +107,11 @@ class Plan:
         self.protocols: dict = self.settings["protocols"]
         self.tables: dict = self.settings.get("tables", {})
         self.resources: dict = self.settings["resources"]
+        self.sweeps: dict = self.settings.get("sweeps", {})
+        self.analyses: dict = self.settings.get("analyses", {})
         self._resolved: dict[RunKey, dict] = {}
+        self._points: dict[str, list[SweepPoint]] | None = None
+        self._trained: dict[RunKey, RunKey] | None = None
 
     # ------------------------------------------------------------------ configuration
 
@@ -106,26 +140,47 @@ class Plan:
     # ------------------------------------------------------------------------- runs
 
     @property
-    def runs(self) -> list[RunKey]:
+    def trained(self) -> dict[RunKey, RunKey]:
+        """Each run of the protocols -> the run that trains it (bau.config.trained_runs: equal
+        resolved configurations are trained and evaluated once, in the first one's folders)."""
+        if self._trained is None:
+            self._trained = trained_runs(self.settings)
+        return self._trained
+
+    def evaluated(self, evaluation: EvalKey) -> EvalKey:
+        """The evaluation that holds ``evaluation``'s results (that of the run training it)."""
+        return evaluated_as(self.trained, self.settings, evaluation)
+
+    def _asked_runs(self) -> list[RunKey]:
+        # Of table_protocols only: a protocol that only sweeps use and no table shows trains its
+        # sweeps' runs (sweep_runs) and nothing else.
         return [
             RunKey(p, r, m, seed)
-            for p, spec in self.protocols.items()
-            for r in spec["runs"]
+            for p in self.table_protocols
+            for r in self.protocols[p]["runs"]
             for m in self.methods_of(p)
             for seed in self.seeds_of(p)
         ]
 
-    @property
-    def evaluations(self) -> list[EvalKey]:
-        """Every evaluation; a target is evaluated from its one run, per seed."""
+    def _asked_evaluations(self) -> list[EvalKey]:
         return [
             EvalKey(protocol, target, method, seed)
-            for protocol, spec in self.protocols.items()
-            for run_spec in spec["runs"].values()
+            for protocol in self.table_protocols
+            for run_spec in self.protocols[protocol]["runs"].values()
             for target in run_spec["targets"]
             for method in self.methods_of(protocol)
             for seed in self.seeds_of(protocol)
         ]
+
+    @property
+    def runs(self) -> list[RunKey]:
+        """Every run the protocols' methods train, each once (:attr:`trained`)."""
+        return list(dict.fromkeys(self.trained[run] for run in self._asked_runs()))
+
+    @property
+    def evaluations(self) -> list[EvalKey]:
+        """Every evaluation, each once; a target is evaluated from its one run, per seed."""
+        return list(dict.fromkeys(self.evaluated(e) for e in self._asked_evaluations()))
 
     def run_spec(self, protocol: str, run: str) -> dict:
         return self.protocols[protocol]["runs"][run]
@@ -138,8 +193,12 @@ class Plan:
         raise ConfigError(f"protocols.{evaluation.protocol} has no run with target '{evaluation.target}'")
 
     def resolved_run(self, run: RunKey) -> dict:
-        """The full configuration of one run (bau.config.resolve_run), resolved once; callers
-        only read it."""
+        """The full configuration of one run (bau.config.resolve_run; a sweep's run:
+        bau.config.resolve_sweep_run), resolved once; callers only read it."""
+        if run not in self._resolved and SWEEP_SEPARATOR in run.method:
+            _ = self.sweep_points  # resolves every sweep's runs
+            if run not in self._resolved:
+                raise ConfigError(f"{self.layout.run_dir(run)} is not a run of any sweep under 'sweeps'")
         if run not in self._resolved:
             self._resolved[run] = resolve_run(self.settings, run.protocol, run.run, run.method, run.seed)
         return self._resolved[run]
@@ -151,16 +210,153 @@ class Plan:
         return config_hash(self.settings)
 
     def protocol_metrics(self, protocol: str) -> list[str]:
-        return [self.layout.metrics(e) for e in self.evaluations if e.protocol == protocol]
+        evaluations = (self.evaluated(e) for e in self._asked_evaluations() if e.protocol == protocol)
+        return [self.layout.metrics(e) for e in dict.fromkeys(evaluations)]
+
+    def _first_seed_runs(self, protocol: str, run: str) -> list[RunKey]:
+        seed = self.first_seed(protocol)
+        return [self.trained[RunKey(protocol, run, m, seed)] for m in self.methods_of(protocol)]
 
     def run_finals(self, protocol: str, run: str) -> list[str]:
         """final.json of each method's run with the first seed (the loss-curve figure)."""
-        seed = self.first_seed(protocol)
-        return [self.layout.final(RunKey(protocol, run, m, seed)) for m in self.methods_of(protocol)]
+        return [self.layout.final(r) for r in self._first_seed_runs(protocol, run)]
 
     def run_losses(self, protocol: str, run: str) -> list[str]:
-        seed = self.first_seed(protocol)
-        return [self.layout.losses(RunKey(protocol, run, m, seed)) for m in self.methods_of(protocol)]
+        return [self.layout.losses(r) for r in self._first_seed_runs(protocol, run)]
+
+    # ------------------------------------------------------------------------ sweeps
+
+    @property
+    def sweep_points(self) -> dict[str, list[SweepPoint]]:
+        """Sweep name -> its points (values in order, each with the protocol's seeds).
+
+        A value whose resolved run configuration equals that of a run the workflow trains
+        anyway (a method of the protocol: the base run at its own value, or another method
+        that is the same variant) or of an earlier sweep's value is that run: it is trained
+        and evaluated once.
+        """
+        if self._points is None:
+            known: dict[tuple[str, str, str, str], RunKey] = {}  # protocol, run, seed, hash -> run
+            for run in self.runs:
+                if any(s["protocol"] == run.protocol and s["run"] == run.run for s in self.sweeps.values()):
+                    known.setdefault((run.protocol, run.run, run.seed, self.run_hash(run)), run)
+            self._points = {}
+            for name, spec in self.sweeps.items():
+                points = []
+                for index, value in enumerate(spec["values"]):
+                    for seed in self.seeds_of(spec["protocol"]):
+                        config = resolve_sweep_run(self.settings, name, value, seed)
+                        own = RunKey(spec["protocol"], spec["run"], sweep_method(name, spec["parameter"], value), seed)
+                        run = known.setdefault((own.protocol, own.run, seed, config_hash(config)), own)
+                        self._resolved.setdefault(run, config)
+                        evaluation = EvalKey(run.protocol, self.sweep_target(name), run.method, seed)
+                        points.append(SweepPoint(name, index, value, seed, run, evaluation))
+                self._points[name] = points
+        return self._points
+
+    def sweep_target(self, sweep: str) -> str:
+        spec = self.sweeps[sweep]
+        return spec.get("target") or self.run_spec(spec["protocol"], spec["run"])["targets"][0]
+
+    def sweep_default(self, sweep: str) -> bool | int | float | str:
+        """The parameter's value in the sweep's base run (its method with the sweep's `set`)."""
+        return sweep_default(self.settings, sweep)
+
+    @property
+    def sweep_runs(self) -> list[RunKey]:
+        """The runs the sweeps add (not those they reuse), each once."""
+        trained = set(self.runs)
+        return list(dict.fromkeys(p.run for ps in self.sweep_points.values() for p in ps if p.run not in trained))
+
+    @property
+    def sweep_evaluations(self) -> list[EvalKey]:
+        return list(dict.fromkeys(p.evaluation for ps in self.sweep_points.values() for p in ps))
+
+    @property
+    def all_runs(self) -> list[RunKey]:
+        """The runs of the protocols and of the sweeps (the wildcards' values)."""
+        return self.runs + self.sweep_runs
+
+    @property
+    def all_evaluations(self) -> list[EvalKey]:
+        return list(dict.fromkeys(self.evaluations + self.sweep_evaluations))
+
+    @property
+    def method_folders(self) -> list[str]:
+        """The `method` wildcard's values: the methods and the sweeps' own runs."""
+        return [*self.settings["methods"], *dict.fromkeys(r.method for r in self.sweep_runs)]
+
+    def sweep_label(self, sweep: str) -> str:
+        spec = self.sweeps[sweep]
+        if spec.get("label"):
+            return spec["label"]
+        sources = self.run_spec(spec["protocol"], spec["run"])["sources"]
+        return f"{method_label(spec['method'])}, {transfer_label(sources, self.sweep_target(sweep))}"
+
+    def value_label(self, sweep: str, index: int) -> str:
+        spec = self.sweeps[sweep]
+        if spec.get("value_labels"):
+            return spec["value_labels"][index]
+        return f"{spec['parameter']} = {json.dumps(spec['values'][index])}"
+
+    # ---------------------------------------------------------------------- analyses
+
+    def analyses_of_kind(self, kind: str) -> list[str]:
+        return [name for name, spec in self.analyses.items() if spec["kind"] == kind]
+
+    @property
+    def analysis_outputs(self) -> list[str]:
+        return [path for name in self.analyses for path in self.analysis_outputs_of(name)]
+
+    def analysis_outputs_of(self, analysis: str) -> list[str]:
+        return [self.layout.figure(ANALYSES_DIR, analysis, fmt=fmt) for fmt in FIGURE_FORMATS]
+
+    def _analysis_entries(self, analysis: str) -> list[tuple[str, dict]]:
+        """(input file, what it is) of an analysis figure, in the order of its inputs."""
+        spec = self.analyses[analysis]
+        entries = []
+        for sweep in spec["sweeps"]:
+            sweep_spec = self.sweeps[sweep]
+            common = {
+                "series": self.sweep_label(sweep),
+                "parameter": sweep_spec["parameter"],
+                "default": self.sweep_default(sweep),
+                "target": dataset_label(self.sweep_target(sweep)),
+            }
+            points = self.sweep_points[sweep]
+            if spec["kind"] == "tsne":
+                first = self.first_seed(sweep_spec["protocol"])
+                for point in (p for p in points if p.seed == first):
+                    panel = {
+                        **common,
+                        "value": point.value,
+                        "seed": first,
+                        "panel": self.value_label(sweep, point.index),
+                    }
+                    for source in self.run_spec(point.run.protocol, point.run.run)["sources"]:
+                        entry = panel | {"domain": dataset_label(source)}
+                        entries.append((self.layout.source_features(point.run, source), entry))
+                continue
+            for point in points:
+                path = self.layout.metrics if spec["kind"] == "map" else self.layout.features
+                entries.append((path(point.evaluation), {**common, "value": point.value, "seed": point.seed}))
+        return entries
+
+    def analysis_inputs(self, analysis: str) -> list[str]:
+        return list(dict.fromkeys(path for path, _ in self._analysis_entries(analysis)))
+
+    def analysis_points(self, analysis: str) -> str:
+        """What each input of :meth:`analysis_inputs` is, as JSON (`bau figure sweep_* --points`)."""
+        entries = self._analysis_entries(analysis)
+        order = self.analysis_inputs(analysis)
+        by_path: dict[str, list[dict]] = {}
+        for path, entry in entries:
+            by_path.setdefault(path, []).append(entry)
+        # one input may stand for several points (a value two sweeps share): listed per input
+        return json.dumps([by_path[path] for path in order], separators=(",", ":"))
+
+    def analysis_title(self, analysis: str) -> str:
+        return self.analyses[analysis].get("title", "")
 
     # --------------------------------------------------------------------- datasets
 
@@ -257,11 +453,12 @@ class Plan:
         ``first_seed``: those of the first seed only (the figures of the table)."""
         spec = self.tables[table]
         seeds = self.seeds_of(spec["protocol"])[:1] if first_seed else self.seeds_of(spec["protocol"])
-        return [
+        asked = (
             e
-            for e in self.evaluations
+            for e in self._asked_evaluations()
             if e.protocol == spec["protocol"] and e.method in spec["methods"] and e.seed in seeds
-        ]
+        )
+        return list(dict.fromkeys(self.evaluated(e) for e in asked))
 
     def table_targets(self, table: str) -> list[str]:
         """The targets of a table's protocol, in configuration order."""
@@ -279,7 +476,8 @@ class Plan:
         """The first seed's features of one target (ranked retrieval lists)."""
         protocol = self.tables[table]["protocol"]
         seed = self.first_seed(protocol)
-        return [self.layout.features(EvalKey(protocol, target, m, seed)) for m in self.tables[table]["methods"]]
+        evaluations = (self.evaluated(EvalKey(protocol, target, m, seed)) for m in self.tables[table]["methods"])
+        return [self.layout.features(e) for e in evaluations]
 
     @property
     def table_outputs(self) -> list[str]:
@@ -301,7 +499,9 @@ class Plan:
         )
         return {
             # One figure per training run (protocol / run), its methods overlaid.
-            "loss_curves": [figure("loss_curves", p, r) for p in self.protocols for r in self.protocols[p]["runs"]],
+            "loss_curves": [
+                figure("loss_curves", p, r) for p in self.table_protocols for r in self.protocols[p]["runs"]
+            ],
             # One figure per table: a panel per target, the table's methods overlaid.
             "cmc": [figure("cmc", t) for t in self.tables],
             "align_uniform": [figure("align_uniform", t) for t in self.tables],
@@ -309,6 +509,15 @@ class Plan:
             "retrieval": [figure("retrieval", t, target) for t in protocol_tables for target in self.table_targets(t)],
             "tsne": [figure("tsne", *run) for run in tsne_runs],
         }
+
+    @property
+    def table_protocols(self) -> list[str]:
+        """The protocols whose methods' runs the workflow trains (all_tables, the protocol
+        targets): all but those that only sweeps use and no table shows (e.g. the
+        in-distribution protocol of the paper's Fig. 1), whose runs only `analyses` trains."""
+        shown = {t["protocol"] for t in self.tables.values()}
+        swept = {s["protocol"] for s in self.sweeps.values()}
+        return [p for p in self.protocols if p in shown or p not in swept]
 
     @property
     def figure_outputs(self) -> list[str]:
@@ -321,8 +530,8 @@ class Plan:
         ]
 
     def tsne_run(self, protocol: str, run: str, method: str) -> RunKey:
-        """The run a t-SNE figure shows: the first seed's."""
-        return RunKey(protocol, run, method, self.first_seed(protocol))
+        """The run a t-SNE figure shows: the first seed's (where it is trained)."""
+        return self.trained[RunKey(protocol, run, method, self.first_seed(protocol))]
 
     def tsne_features(self, run: RunKey) -> list[str]:
         """Features of each source domain (extracted) and of each target (evaluated)."""

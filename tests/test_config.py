@@ -116,6 +116,7 @@ def test_resolve_run_merges_base_method_and_protocol(workflow_cfg):
 
 def test_the_run_seed_comes_from_the_seeds(workflow_cfg):
     workflow_cfg["seeds"] = [4, 2]
+    workflow_cfg["protocols"]["protocol2"].pop("seeds", None)
     assert resolve_run(workflow_cfg, "protocol2", "cuhk03", "bau")["seed"] == 4  # the first
     assert resolve_run(workflow_cfg, "protocol2", "cuhk03", "bau", "2")["seed"] == 2
     workflow_cfg["protocols"]["protocol2"]["seeds"] = [9]

@@ -27,10 +27,14 @@ def plan() -> Plan:
 
 
 def test_default_configuration(plan):
-    # protocol1: 1 run x bau, 4 targets; protocol2: 3 runs x 2 methods; protocol3: 3 x bau;
-    # ablation: 1 run x 9 methods.
-    assert len(plan.runs) == 1 + 6 + 3 + 9
-    assert len(plan.evaluations) == 4 + 6 + 3 + 9
+    # protocol1: 1 run x bau, 4 targets; protocol2: 3 runs x 2 methods x 3 seeds; protocol3:
+    # 3 x bau; ablation_loss: align and align_uniform x 3 seeds (its bau and baseline are
+    # protocol2's cuhk03 runs); ablation: 5 methods (its bau is protocol2's, seed 1).
+    assert len(plan.runs) == 1 + 18 + 3 + 6 + 5
+    assert len(plan.evaluations) == 4 + 18 + 3 + 6 + 5
+    assert RunKey("ablation_loss", "cuhk03", "bau", "2") not in plan.runs
+    assert plan.trained[RunKey("ablation_loss", "cuhk03", "bau", "2")] == RunKey("protocol2", "cuhk03", "bau", "2")
+    assert plan.trained[RunKey("ablation", "cuhk03", "bau", "1")] == RunKey("protocol2", "cuhk03", "bau", "1")
     assert plan.run_of(EvalKey("protocol1", "viper", "bau", "1")) == RunKey("protocol1", "all", "bau", "1")
     assert plan.split_datasets == ["grid", "ilids", "prid", "viper"]
     # Every dataset name read, the *dg variants as themselves.
@@ -38,7 +42,7 @@ def test_default_configuration(plan):
     assert len(plan.datasets) == 12
     assert len(plan.table_outputs) == 6 * 3
     figures = {kind: len(files) for kind, files in plan.figure_files.items()}
-    assert figures == {"loss_curves": 8, "cmc": 6, "align_uniform": 6, "retrieval": 4 + 3 + 3, "tsne": 1 + 2 + 1}
+    assert figures == {"loss_curves": 9, "cmc": 6, "align_uniform": 6, "retrieval": 4 + 3 + 3, "tsne": 1 + 2 + 1}
     assert len(plan.figure_outputs) == 2 * sum(figures.values())
 
 
@@ -53,8 +57,19 @@ def test_data_inputs_are_the_reports_and_the_split_files(plan):
 
 def test_table_evaluations_follow_the_table(plan):
     assert plan.table_evaluations("protocol2") == [
-        EvalKey("protocol2", t, m, "1") for t in ("cuhk03", "msmt17", "market1501") for m in ("bau", "baseline")
+        EvalKey("protocol2", t, m, s)
+        for t in ("cuhk03", "msmt17", "market1501")
+        for m in ("bau", "baseline")
+        for s in ("1", "2", "3")
     ]
+    # a shared run's evaluation is read where it is trained
+    assert plan.table_evaluations("ablation_loss", first_seed=True) == [
+        EvalKey("protocol2", "cuhk03", "baseline", "1"),
+        EvalKey("ablation_loss", "cuhk03", "align", "1"),
+        EvalKey("ablation_loss", "cuhk03", "align_uniform", "1"),
+        EvalKey("protocol2", "cuhk03", "bau", "1"),
+    ]
+    assert plan.run_losses("ablation", "cuhk03")[-1] == "results/runs/protocol2/cuhk03/bau/seed1/losses.jsonl"
     assert plan.table_targets("protocol1") == ["prid", "grid", "viper", "ilids"]
     assert plan.tables_of_kind("ablation") == ["ablation_loss", "ablation_weighting", "ablation_augment"]
 
@@ -88,13 +103,16 @@ def test_checkpoint_of_an_unfinished_run_is_deferred(plan, tmp_path, monkeypatch
 
 def test_seeds_multiply_runs_and_evaluations_but_not_figures(plan):
     config = _config()
+    for protocol in config["protocols"].values():
+        protocol.pop("seeds", None)
     config["seeds"] = [3, 1]
     config["protocols"]["protocol3"]["seeds"] = [5]  # a protocol's own seeds win
     seeded = Plan(config)
     protocol3 = {r for r in seeded.runs if r.protocol == "protocol3"}
     assert {r.seed for r in protocol3} == {"5"} and len(protocol3) == 3
-    assert len(seeded.runs) == 2 * (1 + 6 + 9) + 3
-    assert len(seeded.evaluations) == 2 * (4 + 6 + 9) + 3
+    # protocol1 1 run, protocol2 6, ablation_loss 2 of its own, ablation 5: per seed
+    assert len(seeded.runs) == 2 * (1 + 6 + 2 + 5) + 3
+    assert len(seeded.evaluations) == 2 * (4 + 6 + 2 + 5) + 3
     assert seeded.all_seeds == ["1", "3", "5"]
     # every seed's metrics make the table; its figures show the first seed's (3)
     assert {e.seed for e in seeded.table_evaluations("protocol2")} == {"3", "1"}
@@ -116,8 +134,8 @@ def test_seeds_multiply_runs_and_evaluations_but_not_figures(plan):
 
 def test_seeds_given_on_the_command_line_are_read_as_integers():
     config = _config()
-    config["seeds"] = ["1", "2"]  # what `snakemake --config seeds=[1,2]` passes
-    assert Plan(config).all_seeds == ["1", "2"]
+    config["seeds"] = ["1", "4"]  # what `snakemake --config seeds=[1,4]` passes
+    assert Plan(config).all_seeds == ["1", "2", "3", "4"]  # with protocol2's own 1, 2, 3
 
 
 @pytest.mark.parametrize(
@@ -138,7 +156,7 @@ def test_seeds_given_on_the_command_line_are_read_as_integers():
         (lambda c: c.update(seeds=[]), "key 'seeds': [] is invalid"),
         (
             lambda c: c["run"].update(seed=7),
-            "run.seed=7 would be replaced by the configured seeds (1): each run's seed comes from `seeds`",
+            "run.seed=7 would be replaced by the configured seeds (1, 2, 3): each run's seed comes from `seeds`",
         ),
     ],
 )

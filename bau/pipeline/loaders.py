@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from bau.errors import ConfigError, DatasetError, TrainingError
 from bau.io import to_rgb
 from bau.pipeline.sampler import RandomIdentitySampler
-from bau.pipeline.transforms import build_train_transforms
+from bau.pipeline.transforms import train_views
 
 if TYPE_CHECKING:
     from bau.datasets.multisource import MultiSourceTrain
@@ -193,9 +193,8 @@ def build_train_loader(
             f"train.batch_size / train.num_instances = {sampler.num_pids_per_batch} identities per batch, "
             f"but the sources have only {sampler.num_pids}; lower train.batch_size"
         )
-    model = cfg["model"]
-    weak, strong = build_train_transforms(cfg["augment"], model["height"], model["width"])
-    dataset = TwoViewDataset(items, weak, strong if cfg["method"]["strong_view"] else None)
+    weak, strong = train_views(cfg)
+    dataset = TwoViewDataset(items, weak, strong)
     workers = cfg["data"]["workers"]
     generator = torch.Generator()
     loader = DataLoader(

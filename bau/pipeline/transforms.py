@@ -101,3 +101,15 @@ def build_train_transforms(augment_cfg: Mapping[str, Any], height: int, width: i
         erasing=bool(augment_cfg["erasing"]),
     )
     return build_weak_transform(height, width), strong
+
+
+def train_views(cfg: Mapping[str, Any]) -> tuple[Transform, Transform | None]:
+    """``(first view, second view or None)`` of a training image for a run config: the weak
+    and the strong view; without ``method.strong_view`` (the baseline) one view, which
+    ``method.plain_augment`` (the paper's Fig. 1 "plain augmentation") augments as the strong
+    view is, each augmentation with probability ``augment.prob``."""
+    model, method = cfg["model"], cfg["method"]
+    weak, strong = build_train_transforms(cfg["augment"], model["height"], model["width"])
+    if method["strong_view"]:
+        return weak, strong
+    return (strong if method.get("plain_augment") else weak), None

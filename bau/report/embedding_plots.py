@@ -103,15 +103,14 @@ def tsne_embedding(feats: np.ndarray, *, perplexity: float = 30.0, seed: int = 0
     return tsne.fit_transform(feats)
 
 
-@styled
-def plot_tsne(
-    embedding: np.ndarray, domains: np.ndarray, *, targets: Sequence[str] = (), title: str | None = None
-) -> Figure:
-    """Scatter of a 2-D embedding, one colour per domain; target domains drawn as triangles."""
+def draw_tsne(
+    ax, embedding: np.ndarray, domains: np.ndarray, *, targets: Sequence[str] = (), colour_of: dict | None = None
+) -> None:
+    """Scatter of a 2-D embedding on ``ax``, one colour per domain (``colour_of``: fixed
+    colours, e.g. shared by the panels of a figure); target domains drawn as triangles."""
     names = list(dict.fromkeys(domains.tolist()))
-    figure = new_figure(6.4, 5.4)
-    ax = figure.subplots()
-    for name, colour in zip(names, colours(len(names))):
+    colour_of = colour_of or dict(zip(names, colours(len(names))))
+    for name in names:
         rows = domains == name
         is_target = name in targets
         ax.scatter(
@@ -119,7 +118,7 @@ def plot_tsne(
             embedding[rows, 1],
             s=14 if is_target else 8,
             marker="^" if is_target else "o",
-            color=colour,
+            color=colour_of[name],
             alpha=0.85 if is_target else 0.6,
             linewidth=0,
             label=f"{name} (target)" if is_target else name,
@@ -131,6 +130,15 @@ def plot_tsne(
         spine.set_visible(False)
     ax.set_xlabel("t-SNE 1")
     ax.set_ylabel("t-SNE 2")
+
+
+@styled
+def plot_tsne(
+    embedding: np.ndarray, domains: np.ndarray, *, targets: Sequence[str] = (), title: str | None = None
+) -> Figure:
+    """Scatter of a 2-D embedding, one colour per domain; target domains drawn as triangles."""
+    figure = new_figure(6.4, 5.4)
+    draw_tsne(figure.subplots(), embedding, domains, targets=targets)
     figure.legend(loc="outside right upper", markerscale=2, title="domain", frameon=False)
     figure.suptitle(title or "t-SNE of source and target features")
     return figure

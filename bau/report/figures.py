@@ -6,7 +6,9 @@ Kinds and their inputs (files the workflow already has):
 - ``cmc``: metrics JSON files (one panel per target, methods overlaid);
 - ``align_uniform``: target features npz of split 0, one per method (and target);
 - ``tsne``: features npz files, one per domain (sources and target);
-- ``retrieval``: target features npz, one per method, plus the data root of the images.
+- ``retrieval``: target features npz, one per method, plus the data root of the images;
+- ``sweep_map``, ``sweep_align_uniform``, ``sweep_tsne``: the analysis figures of the sweeps
+  (bau.report.analyses), their inputs described by ``--points``.
 
 Default labels come from the results layout (``<protocol>/<target>/<method>/FILE``);
 ``--labels`` overrides them, one per input.
@@ -30,6 +32,8 @@ from bau.report.plotting import png_path, save_figure
 log = logging.getLogger(__name__)
 
 KINDS = ("loss_curves", "cmc", "align_uniform", "tsne", "retrieval")
+#: The analysis figures of the sweeps (bau.report.analyses), drawn from --points too.
+SWEEP_KINDS = ("sweep_map", "sweep_align_uniform", "sweep_tsne")
 
 
 def _metrics_note(features_path: str) -> str | None:
@@ -166,7 +170,16 @@ HELP = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bau.report import analyses
+
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for kind in SWEEP_KINDS:
+        inputs_help, description = analyses.HELP[kind]
+        sub = kinds.add_parser(kind, help=description, description=description)
+        sub.add_argument("--inputs", nargs="+", required=True, metavar="FILE", help=inputs_help)
+        sub.add_argument("--out", required=True, help="the PNG to write (NAME.pdf is written beside it)")
+        sub.add_argument("--title", help="figure title (default: what it shows)")
+        analyses.add_arguments(sub, kind)
     for kind in KINDS:
         inputs_help, description = HELP[kind]
         sub = kinds.add_parser(kind, help=description, description=description)
@@ -210,7 +223,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     out = png_path(args.out)
-    figure = BUILDERS[args.kind](args)
+    if args.kind in SWEEP_KINDS:
+        from bau.report.analyses import BUILDERS as SWEEP_BUILDERS
+
+        figure = SWEEP_BUILDERS[args.kind](args)
+    else:
+        figure = BUILDERS[args.kind](args)
     for path in save_figure(figure, out):
         log.info("wrote %s", path)
     return 0

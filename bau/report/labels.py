@@ -90,6 +90,16 @@ SWITCH_LABELS: dict[str, str] = {
     "augment.erasing": "Erasing",
 }
 
+# Run-config keys that sweeps vary -> (axis label, short name); others are shown as written.
+PARAMETER_LABELS: dict[str, tuple[str, str]] = {
+    "augment.prob": ("augmentation probability p", "p"),
+    "method.k": ("k (neighbours of the reliability weights)", "k"),
+    "method.lam": ("λ (weight of the alignment loss)", "λ"),
+    "method.domain": ("domain loss L_domain", "L_domain"),
+    "method.weighting": ("reliability weighting", "weighting"),
+    "method.margin": ("triplet margin", "margin"),
+}
+
 SELECTION_RULES: dict[str, str] = {
     "best_of_eval": (
         "best of the evaluation epochs by target-test mAP (the reference's rule, "
@@ -124,6 +134,13 @@ def sources_label(sources: list[str]) -> str:
 def transfer_label(sources: list[str], target: str) -> str:
     """The paper's column label of a held-out target: ``M+MS+CS→C3``."""
     return f"{sources_label(sources)}→{DATASET_ABBREVIATIONS.get(target, target)}"
+
+
+def parameter_label(parameter: str, short: bool = False) -> str:
+    """The axis label of a swept run-config key (``augment.prob`` -> ``augmentation probability p``),
+    or its short name (``p``)."""
+    long, brief = PARAMETER_LABELS.get(parameter, (parameter, parameter))
+    return brief if short else long
 
 
 def selection_text(selection: str) -> str:

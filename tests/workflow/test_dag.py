@@ -29,20 +29,21 @@ def _load(path):
 
 def test_default_config_plans_the_whole_synthetic_benchmark(workdir):
     plan = dry_run(workdir, ["all_tables"])
-    # protocol1: 1 run x 1 method, 4 targets; protocol2: 3 runs x 2 methods; protocol3: 3 x 1;
-    # ablation (one P-2 target): 1 run x 9 methods.
+    # protocol1: 1 run x 1 method, 4 targets; protocol2: 3 runs x 2 methods x 3 seeds;
+    # protocol3: 3 x 1; ablation_loss (protocol2's cuhk03 run): 2 methods of its own x 3 seeds
+    # (bau and baseline are protocol2's runs); ablation: 5 methods of its own (bau: protocol2's).
     assert plan.counts == {
         "synth": 1,
         # One report per dataset folder the runs read; each name (a *dg variant too) is checked in it.
         "verify": 9,
         "splits": 4,
-        "run_config": 19,
-        "train": 19,
-        "evaluate": 4 + 6 + 3 + 9,
+        "run_config": 1 + 18 + 3 + 6 + 5,
+        "train": 1 + 18 + 3 + 6 + 5,
+        "evaluate": 4 + 18 + 3 + 6 + 5,
         "settings": 1,
         "table_protocol": 3,
         "table_ablation": 3,
-        "figure_loss_curves": 1 + 3 + 3 + 1,
+        "figure_loss_curves": 1 + 3 + 3 + 1 + 1,
         "figure_cmc": 6,
         "figure_align_uniform": 6,
         "figure_tsne": 4,
@@ -132,8 +133,8 @@ def test_cpu_default_trains_without_gpus(workdir):
 def test_protocol_target_builds_only_that_protocol(workdir):
     plan = dry_run(workdir, ["protocol2"])
     assert {job.wildcards["protocol"] for job in plan.of("train")} == {"protocol2"}
-    assert plan.counts["train"] == 6
-    assert plan.counts["evaluate"] == 6
+    assert plan.counts["train"] == 18
+    assert plan.counts["evaluate"] == 18
     assert "table_protocol" not in plan.counts and "splits" not in plan.counts
     # Only the datasets protocol2 reads are verified.
     assert {job.wildcards["folder"] for job in plan.of("verify")} == {"market1501", "msmt17", "cuhk03", "cuhksysu"}
@@ -158,8 +159,8 @@ def test_seeds_multiply_training_and_evaluation_only(workdir):
     config["protocols"]["protocol3"]["seeds"] = [7]
     plan = dry_run(workdir, ["all_tables"], configfiles=[write_config(workdir / "config" / "seeds.yaml", config)])
     # protocol3 (3 runs, 3 evaluations) trains seed 7 only; the others each of 1, 2, 3
-    assert plan.counts["train"] == plan.counts["run_config"] == 3 * (1 + 6 + 9) + 3
-    assert plan.counts["evaluate"] == 3 * (4 + 6 + 9) + 3
+    assert plan.counts["train"] == plan.counts["run_config"] == 3 * (1 + 6 + 2 + 5) + 3
+    assert plan.counts["evaluate"] == 3 * (4 + 6 + 2 + 5) + 3
     # tables and figures as with one seed; the figures read the first seed's runs
     assert (plan.counts["table_protocol"], plan.counts["figure_tsne"], plan.counts["source_features"]) == (3, 4, 13)
     assert {j.wildcards["seed"] for j in plan.of("source_features")} == {"1", "7"}

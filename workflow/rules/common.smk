@@ -21,7 +21,16 @@ from bau.layout import (
     split_name,
     synthetic_marker,
 )
-from bau.plan import FIGURE_MODULES, TABLE_KINDS, TABLE_MODULES, Plan, module_files
+from bau.plan import (
+    ANALYSES_DIR,
+    ANALYSIS_KINDS,
+    ANALYSIS_MODULES,
+    FIGURE_MODULES,
+    TABLE_KINDS,
+    TABLE_MODULES,
+    Plan,
+    module_files,
+)
 
 # `bau` of the Python that runs Snakemake also when its environment is not activated
 # (`.venv/bin/snakemake ...`); an environment activated by --sdm conda still comes first.
@@ -58,6 +67,7 @@ TSNE = ("{protocol}", "{run}", "{method}")
 
 TABLE_CODE = module_files(TABLE_MODULES)
 FIGURE_CODE = module_files(FIGURE_MODULES)
+ANALYSIS_CODE = module_files(ANALYSIS_MODULES)
 
 
 def run_of(wildcards):
@@ -189,3 +199,17 @@ def tsne_title(wildcards):
 
 def align_uniform_title(wildcards):
     return PLAN.align_uniform_title(wildcards.table)
+
+
+def analysis_inputs(wildcards):
+    """The metrics, features or source features of an analysis figure's sweep points."""
+    return PLAN.analysis_inputs(wildcards.analysis)
+
+
+def analysis_points(wildcards):
+    """What each input is (sweep, value, seed), as JSON for `bau figure sweep_*`."""
+    return PLAN.analysis_points(wildcards.analysis)
+
+
+def analysis_title(wildcards):
+    return PLAN.analysis_title(wildcards.analysis)

@@ -212,3 +212,39 @@ rule figure_tsne:
     shell:
         "bau figure tsne --inputs {input.features:q} --labels {params.labels:q}"
         " --targets {params.targets:q} --title {params.title:q} --out {output.png:q} > {log:q} 2>&1"
+
+
+# The analysis figures of the sweeps (config `analyses`): one rule per kind (mAP against the
+# swept value, alignment/uniformity against it, t-SNE of the source domains per value).
+for analysis_kind in ANALYSIS_KINDS:
+
+    rule:
+        name:
+            f"figure_sweep_{analysis_kind}"
+        input:
+            files=analysis_inputs,
+            code=ANALYSIS_CODE,
+        output:
+            png=report(
+                LAYOUT.figure(ANALYSES_DIR, "{analysis}"),
+                caption=f"../report/sweep_{analysis_kind}.rst",
+                category="Analyses",
+                labels={"analysis": "{analysis}"},
+            ),
+            pdf=LAYOUT.figure(ANALYSES_DIR, "{analysis}", fmt="pdf"),
+        log:
+            LAYOUT.log("figure", ANALYSES_DIR, "{analysis}"),
+        benchmark:
+            LAYOUT.benchmark("figure", ANALYSES_DIR, "{analysis}")
+        wildcard_constraints:
+            analysis=alternatives(PLAN.analyses_of_kind(analysis_kind)),
+        conda:
+            "../envs/bau.yaml"
+        params:
+            # the kind is bound here: a shell command is formatted when the job runs, after the loop
+            kind=f"sweep_{analysis_kind}",
+            points=analysis_points,
+            title=analysis_title,
+        shell:
+            "bau figure {params.kind} --inputs {input.files:q} --points {params.points:q}"
+            " --title {params.title:q} --out {output.png:q} > {log:q} 2>&1"
