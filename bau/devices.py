@@ -30,3 +30,20 @@ def resolve_device(requested: str | torch.device) -> torch.device:
     if device.index is None:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return device
+
+
+def cpu_native_bf16() -> str | None:
+    """The CPU's native bf16 arithmetic (``"AMX"`` or ``"AVX512-BF16"``), None without it.
+
+    Read from torch's cpuinfo at run time. Without these instructions oneDNN emulates bf16 with
+    fp32 arithmetic plus conversions, which is slower than plain fp32: CPU bf16 autocast only
+    pays where one of them is present.
+    """
+    cpu = getattr(torch, "cpu", None)
+    if cpu is None:
+        return None
+    if getattr(cpu, "_is_amx_tile_supported", lambda: False)():
+        return "AMX"
+    if getattr(cpu, "_is_avx512_bf16_supported", lambda: False)():
+        return "AVX512-BF16"
+    return None

@@ -13,6 +13,7 @@ from bau.config import validate_run
 from bau.errors import TrainingError
 from bau.io import write_yaml
 from bau.models import load_model
+from bau.training import trainer as trainer_module
 from bau.training.trainer import Trainer, amp_dtype
 from tests.fixtures.datasets import write_benchmark
 from tests.training.tiny_data import tiny_run_config
@@ -133,10 +134,28 @@ def test_non_finite_loss_names_the_term(data_root, tmp_path, monkeypatch):
     assert not (run_dir / "checkpoints" / "last.pth").exists()
 
 
-def test_amp_only_on_cuda():
+@pytest.mark.parametrize("native", [None, "AMX"])
+def test_amp_dtype_on_cpu_only_bf16_with_native_support(monkeypatch, native):
+    monkeypatch.setattr(trainer_module, "cpu_native_bf16", lambda: native)
     cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
-    assert [amp_dtype(cpu, a) for a in ("fp16", "bf16", "off")] == [None, None, None]
+    bf16 = None if native is None else torch.bfloat16
+    assert [amp_dtype(cpu, a) for a in ("fp16", "bf16", "off")] == [None, bf16, None]
     assert [amp_dtype(cuda, a) for a in ("fp16", "bf16", "off")] == [torch.float16, torch.bfloat16, None]
+
+
+@pytest.mark.parametrize("native", [None, "AVX512-BF16"])
+def test_cpu_bf16_run_logs_and_records_its_precision(data_root, tmp_path, monkeypatch, native):
+    monkeypatch.setattr(trainer_module, "cpu_native_bf16", lambda: native)
+    cfg = validate_run(tiny_run_config(data_root, epochs=1, iters=2, amp="bf16"))
+    final = Trainer(cfg, tmp_path / "run").run()
+    log_text = (tmp_path / "run" / "log.txt").read_text()
+    if native is None:
+        assert final["precision"] == "fp32"
+        assert "no native bf16 (AMX or AVX512-BF16); training runs in fp32" in log_text
+    else:
+        assert final["precision"] == "bf16"
+        assert "bf16 autocast on the CPU (native bf16: AVX512-BF16)" in log_text
+    assert f"training precision {final['precision']}" in log_text
 
 
 def test_mixed_precision_step_keeps_the_memory_fp32(data_root, tmp_path):
