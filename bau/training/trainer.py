@@ -32,7 +32,7 @@ from bau.checkpoint import load_checkpoint, save_checkpoint
 from bau.config import config_hash
 from bau.datasets import create_dataset
 from bau.datasets.multisource import merge_sources
-from bau.devices import cpu_native_bf16, resolve_device
+from bau.devices import cpu_native_bf16, keep_freed_memory, resolve_device
 from bau.distributed import ddp
 from bau.errors import BauError, TrainingError
 from bau.evaluation import SUMMARY_METRICS, EvalOptions, evaluate_model, extract_features
@@ -55,13 +55,13 @@ log = logging.getLogger(__name__)
 def amp_dtype(device: torch.device, amp: str) -> torch.dtype | None:
     """The autocast dtype of ``train.amp`` on ``device``, None = fp32.
 
-    CUDA: fp16 or bf16 as asked. CPU: bf16 only, and only on a CPU with native bf16
-    (:func:`bau.devices.cpu_native_bf16`), where it cuts a step's cost; fp16 autocast on the CPU
-    is emulated and slower than fp32, so ``fp16`` (the schema's default, for CUDA) runs in fp32.
+    CUDA: fp16 or bf16 as asked. CPU: bf16 only, and only on a CPU with AMX
+    (:func:`bau.devices.cpu_native_bf16`), where it cuts a step's cost; elsewhere CPU bf16 and
+    fp16 autocast are slower than fp32, so ``fp16`` (the schema's default, for CUDA) runs in fp32.
     """
     if device.type == "cuda":
         return {"fp16": torch.float16, "bf16": torch.bfloat16, "off": None}[amp]
-    if device.type == "cpu" and amp == "bf16" and cpu_native_bf16() is not None:
+    if device.type == "cpu" and amp == "bf16" and cpu_native_bf16() == "AMX":
         return torch.bfloat16
     return None
 
@@ -156,6 +156,8 @@ class Trainer:
         if self.device.type == "cuda":
             # Faster convolutions; the reference enables it too (docs/reference.md §7 item 9).
             torch.backends.cudnn.benchmark = True
+        else:
+            self.kept_freed_memory = keep_freed_memory()
         self.amp_dtype = amp_dtype(self.device, train["amp"])
         # oneDNN's bf16 kernels run fastest on NHWC; in fp32 NCHW is as fast or faster.
         self.memory_format = (
@@ -170,11 +172,17 @@ class Trainer:
             log.info("train.amp=fp16 is for CUDA; on %s training runs in fp32 (train.amp=bf16 for bf16)", self.device)
         elif self.device.type == "cpu" and train["amp"] == "bf16":
             native = cpu_native_bf16()
-            if native is None:
-                log.info("train.amp=bf16: this CPU has no native bf16 (AMX or AVX512-BF16); training runs in fp32")
+            if native == "AMX":
+                log.info("train.amp=bf16: bf16 autocast on the CPU (AMX), channels_last")
             else:
-                log.info("train.amp=bf16: bf16 autocast on the CPU (native bf16: %s), channels_last", native)
+                log.info(
+                    "train.amp=bf16: this CPU has no AMX (native bf16: %s), where bf16 is slower than fp32; "
+                    "training runs in fp32",
+                    native or "none",
+                )
         log.info("device %s, training precision %s", self.device, precision_name(self.amp_dtype))
+        if self.device.type == "cpu":
+            log.info("malloc keeps freed memory for reuse: %s", "yes" if self.kept_freed_memory else "no (not glibc)")
         if self.world > 1:
             per_rank = train["batch_size"] // self.world
             log.info("%d processes (DDP), %d images per process and batch", self.world, per_rank)

@@ -134,27 +134,27 @@ def test_non_finite_loss_names_the_term(data_root, tmp_path, monkeypatch):
     assert not (run_dir / "checkpoints" / "last.pth").exists()
 
 
-@pytest.mark.parametrize("native", [None, "AMX"])
-def test_amp_dtype_on_cpu_only_bf16_with_native_support(monkeypatch, native):
+@pytest.mark.parametrize("native", [None, "AVX512-BF16", "AMX"])
+def test_amp_dtype_on_cpu_only_bf16_with_amx(monkeypatch, native):
     monkeypatch.setattr(trainer_module, "cpu_native_bf16", lambda: native)
     cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
-    bf16 = None if native is None else torch.bfloat16
+    bf16 = torch.bfloat16 if native == "AMX" else None
     assert [amp_dtype(cpu, a) for a in ("fp16", "bf16", "off")] == [None, bf16, None]
     assert [amp_dtype(cuda, a) for a in ("fp16", "bf16", "off")] == [torch.float16, torch.bfloat16, None]
 
 
-@pytest.mark.parametrize("native", [None, "AVX512-BF16"])
+@pytest.mark.parametrize("native", ["AVX512-BF16", "AMX"])
 def test_cpu_bf16_run_logs_and_records_its_precision(data_root, tmp_path, monkeypatch, native):
     monkeypatch.setattr(trainer_module, "cpu_native_bf16", lambda: native)
     cfg = validate_run(tiny_run_config(data_root, epochs=1, iters=2, amp="bf16"))
     final = Trainer(cfg, tmp_path / "run").run()
     log_text = (tmp_path / "run" / "log.txt").read_text()
-    if native is None:
-        assert final["precision"] == "fp32"
-        assert "no native bf16 (AMX or AVX512-BF16); training runs in fp32" in log_text
-    else:
+    if native == "AMX":
         assert final["precision"] == "bf16"
-        assert "bf16 autocast on the CPU (native bf16: AVX512-BF16)" in log_text
+        assert "bf16 autocast on the CPU (AMX), channels_last" in log_text
+    else:
+        assert final["precision"] == "fp32"
+        assert "no AMX (native bf16: AVX512-BF16), where bf16 is slower than fp32; training runs in fp32" in log_text
     assert f"training precision {final['precision']}" in log_text
 
 
