@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 
 import pytest
 import torch
@@ -156,6 +157,8 @@ def test_cpu_bf16_run_logs_and_records_its_precision(data_root, tmp_path, monkey
         assert final["precision"] == "fp32"
         assert "no AMX (native bf16: AVX512-BF16), where bf16 is slower than fp32; training runs in fp32" in log_text
     assert f"training precision {final['precision']}" in log_text
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert f"malloc keeps freed memory for reuse: {'yes' if glibc else 'no (not glibc)'}" in log_text
 
 
 def test_mixed_precision_step_keeps_the_memory_fp32(data_root, tmp_path):
