@@ -19,7 +19,9 @@ step's FLOPs to its time, against that peak, says how close to the hardware a st
 Default: ResNet-50 at 256x128, batch 16 (4 identities x 4 instances), two views, fp32, CPU,
 2 torch threads, median of 5 iterations after 1 warm-up, random weights and images (speed does
 not depend on them). ``--device cuda --amp fp16`` times a GPU step (``benchmarks/gpu_check.py``
-uses :func:`build` and the two step functions).
+uses :func:`build` and the two step functions); ``--amp bf16`` on a CPU with AMX times both steps
+under bf16 autocast. ``benchmarks/default_step_speed.py`` times the default configuration's
+whole iteration before and after the CPU step options.
 
     python benchmarks/train_step_speed.py [--arch resnet50] [--threads 2] [--iters 5]
 """
@@ -81,7 +83,8 @@ def build(
     device: str = "cpu",
     amp: str = "off",
 ) -> Setup:
-    """A fresh model (random weights) and batch for timing steps; ``amp``: off or fp16 (CUDA)."""
+    """A fresh model (random weights) and batch for timing steps; ``amp``: off, fp16 (CUDA) or
+    bf16 (CUDA, or a CPU with AMX: then channels_last, as the trainer does)."""
     torch.manual_seed(0)
     dev = torch.device(device)
     model = create_model(arch, num_classes, pretrained="none", height=height, width=width).to(dev).train()
@@ -90,15 +93,20 @@ def build(
     memory = MemoryBank(prototypes, torch.arange(num_classes) % domains).to(dev)
     ids = batch // instances
     y = torch.repeat_interleave(torch.randperm(num_classes)[:ids], instances).to(dev)
-    dtype = {"off": None, "fp16": torch.float16}[amp]
+    dtype = {"off": None, "fp16": torch.float16, "bf16": torch.bfloat16}[amp]
+    x_w = torch.randn(batch, 3, height, width, device=dev)
+    x_s = torch.randn(batch, 3, height, width, device=dev)
+    if dtype is not None and dev.type == "cpu":
+        model.to(memory_format=torch.channels_last)
+        x_w, x_s = x_w.contiguous(memory_format=torch.channels_last), x_s.contiguous(memory_format=torch.channels_last)
     return Setup(
         model=model,
         optimizer=optimizer,
         scaler=torch.amp.GradScaler(dev.type, enabled=dtype == torch.float16),
         memory=memory,
         method=validate_run({})["method"],  # BAU with the official hyper-parameters
-        x_w=torch.randn(batch, 3, height, width, device=dev),
-        x_s=torch.randn(batch, 3, height, width, device=dev),
+        x_w=x_w,
+        x_s=x_s,
         y=y,
         d=memory.labels[y],
         amp=dtype,
@@ -221,7 +229,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--amp", default="off", choices=["off", "fp16"])
+    parser.add_argument("--amp", default="off", choices=["off", "fp16", "bf16"])
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)

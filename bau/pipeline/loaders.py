@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from bau.errors import ConfigError, DatasetError, TrainingError
 from bau.io import to_rgb
+from bau.pipeline.cache import DEFAULT_BUDGET_BYTES, DecodedImageCache
 from bau.pipeline.sampler import RandomIdentitySampler
 from bau.pipeline.transforms import train_views
 
@@ -63,22 +64,31 @@ class TwoViewDataset(Dataset):
     """``(x_w, x_s, pid, domain)`` of one decoded image per item; ``(x_w, pid, domain)`` when
     ``strong`` is None (the baseline without augmented images).
 
-    ``items``: ``(path, pid, camid, domain)`` tuples (``TrainItem``).
+    ``items``: ``(path, pid, camid, domain)`` tuples (``TrainItem``). ``cache``: where decoded
+    images are kept between draws (:mod:`bau.pipeline.cache`); None decodes at every draw.
     """
 
-    def __init__(self, items: Sequence[Sequence[Any]], weak: ImageTransform, strong: ImageTransform | None) -> None:
+    def __init__(
+        self,
+        items: Sequence[Sequence[Any]],
+        weak: ImageTransform,
+        strong: ImageTransform | None,
+        cache: DecodedImageCache | None = None,
+    ) -> None:
         # Plain lists: cheap to index and to hand to worker processes.
         self.paths = [os.fspath(item[0]) for item in items]
         self.pids = [int(item[1]) for item in items]
         self.domains = [int(item[3]) for item in items]
         self.weak = weak
         self.strong = strong
+        self.cache = cache
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple:
-        img = read_rgb(self.paths[index])
+        path = self.paths[index]
+        img = read_rgb(path) if self.cache is None else self.cache.get(path)
         if self.strong is None:
             return self.weak(img), self.pids[index], self.domains[index]
         return self.weak(img), self.strong(img), self.pids[index], self.domains[index]
@@ -169,13 +179,23 @@ class IterLoader:
 
 
 def build_train_loader(
-    train: MultiSourceTrain, cfg: Mapping[str, Any], seed: int, *, num_replicas: int = 1, rank: int = 0
+    train: MultiSourceTrain,
+    cfg: Mapping[str, Any],
+    seed: int,
+    *,
+    num_replicas: int = 1,
+    rank: int = 0,
+    cache_bytes: int | None = None,
 ) -> IterLoader:
     """The training :class:`IterLoader` over ``train.items`` (``(path, pid, camid, domain)``) for
     the resolved run config ``cfg``; ``seed`` is the run seed (``cfg["seed"]``).
 
     Under ``num_replicas`` processes each rank loads ``train.batch_size / num_replicas`` images
-    per batch: its whole identities of the global batch.
+    per batch: its whole identities of the global batch. ``cache_bytes``: the memory budget of
+    decoded images kept between epochs (:class:`~bau.pipeline.cache.DecodedImageCache`); None =
+    the default budget with ``data.workers: 0`` and no cache with worker processes (which would
+    each lose theirs every epoch); 0 = no cache. The cache changes no batch: the same images,
+    the same augmentations.
     """
     batch_size, num_instances = cfg["train"]["batch_size"], cfg["train"]["num_instances"]
     if batch_size % (num_instances * num_replicas):
@@ -194,8 +214,11 @@ def build_train_loader(
             f"but the sources have only {sampler.num_pids}; lower train.batch_size"
         )
     weak, strong = train_views(cfg)
-    dataset = TwoViewDataset(items, weak, strong)
     workers = cfg["data"]["workers"]
+    if cache_bytes is None:
+        cache_bytes = DEFAULT_BUDGET_BYTES if workers == 0 else 0
+    cache = DecodedImageCache(read_rgb, cache_bytes) if cache_bytes > 0 else None
+    dataset = TwoViewDataset(items, weak, strong, cache)
     generator = torch.Generator()
     loader = DataLoader(
         dataset,

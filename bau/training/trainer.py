@@ -32,7 +32,7 @@ from bau.checkpoint import load_checkpoint, save_checkpoint
 from bau.config import config_hash
 from bau.datasets import create_dataset
 from bau.datasets.multisource import merge_sources
-from bau.devices import resolve_device
+from bau.devices import cpu_native_bf16, keep_freed_memory, resolve_device
 from bau.distributed import ddp
 from bau.errors import BauError, TrainingError
 from bau.evaluation import SUMMARY_METRICS, EvalOptions, evaluate_model, extract_features
@@ -53,10 +53,22 @@ log = logging.getLogger(__name__)
 
 
 def amp_dtype(device: torch.device, amp: str) -> torch.dtype | None:
-    """The autocast dtype of ``train.amp`` on ``device``: mixed precision only on CUDA."""
-    if device.type != "cuda":
-        return None
-    return {"fp16": torch.float16, "bf16": torch.bfloat16, "off": None}[amp]
+    """The autocast dtype of ``train.amp`` on ``device``, None = fp32.
+
+    CUDA: fp16 or bf16 as asked. CPU: bf16 only, and only on a CPU with AMX
+    (:func:`bau.devices.cpu_native_bf16`), where it cuts a step's cost; elsewhere CPU bf16 and
+    fp16 autocast are slower than fp32, so ``fp16`` (the schema's default, for CUDA) runs in fp32.
+    """
+    if device.type == "cuda":
+        return {"fp16": torch.float16, "bf16": torch.bfloat16, "off": None}[amp]
+    if device.type == "cpu" and amp == "bf16" and cpu_native_bf16() == "AMX":
+        return torch.bfloat16
+    return None
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    """``fp16``, ``bf16`` or ``fp32``: the effective training precision, as logged and in final.json."""
+    return {torch.float16: "fp16", torch.bfloat16: "bf16", None: "fp32"}[dtype]
 
 
 class Trainer:
@@ -144,15 +156,33 @@ class Trainer:
         if self.device.type == "cuda":
             # Faster convolutions; the reference enables it too (docs/reference.md §7 item 9).
             torch.backends.cudnn.benchmark = True
+        else:
+            self.kept_freed_memory = keep_freed_memory()
         self.amp_dtype = amp_dtype(self.device, train["amp"])
+        # oneDNN's bf16 kernels run fastest on NHWC; in fp32 NCHW is as fast or faster.
+        self.memory_format = (
+            torch.channels_last if self.device.type == "cpu" and self.amp_dtype is not None else torch.preserve_format
+        )
         # Loss scaling only for fp16 (bf16 has fp32's exponent range).
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
 
     def log_device(self) -> None:
         train = self.cfg["train"]
-        if self.device.type != "cuda" and train["amp"] != "off":
-            log.info("train.amp=%s ignored on %s: CPU training runs in fp32", train["amp"], self.device)
-        log.info("device %s, mixed precision %s", self.device, self.amp_dtype or "off")
+        if self.device.type != "cuda" and train["amp"] == "fp16":
+            log.info("train.amp=fp16 is for CUDA; on %s training runs in fp32 (train.amp=bf16 for bf16)", self.device)
+        elif self.device.type == "cpu" and train["amp"] == "bf16":
+            native = cpu_native_bf16()
+            if native == "AMX":
+                log.info("train.amp=bf16: bf16 autocast on the CPU (AMX), channels_last")
+            else:
+                log.info(
+                    "train.amp=bf16: this CPU has no AMX (native bf16: %s), where bf16 is slower than fp32; "
+                    "training runs in fp32",
+                    native or "none",
+                )
+        log.info("device %s, training precision %s", self.device, precision_name(self.amp_dtype))
+        if self.device.type == "cpu":
+            log.info("malloc keeps freed memory for reuse: %s", "yes" if self.kept_freed_memory else "no (not glibc)")
         if self.world > 1:
             per_rank = train["batch_size"] // self.world
             log.info("%d processes (DDP), %d images per process and batch", self.world, per_rank)
@@ -179,7 +209,7 @@ class Trainer:
             pretrained=model_cfg["pretrained"],
             height=model_cfg["height"],
             width=model_cfg["width"],
-        ).to(self.device)
+        ).to(self.device, memory_format=self.memory_format)
         self.net: torch.nn.Module = self.model  # what forwards the training batches (DDP when distributed)
         self.id_loss = create_id_loss(self.cfg["method"]["id_loss"], self.train_set.num_classes, self.model.feat_dim)
         self.id_loss.to(self.device)
@@ -229,10 +259,10 @@ class Trainer:
         """One optimisation step; returns the loss values. ``epoch``/``iteration`` are 1-based."""
         if len(batch) == 4:
             x_w, x_s, y, d = batch
-            x_s = x_s.to(self.device, non_blocking=True)
+            x_s = x_s.to(self.device, non_blocking=True, memory_format=self.memory_format)
         else:
             (x_w, y, d), x_s = batch, None
-        x_w = x_w.to(self.device, non_blocking=True)
+        x_w = x_w.to(self.device, non_blocking=True, memory_format=self.memory_format)
         y = y.to(self.device, non_blocking=True)
         d = d.to(self.device, non_blocking=True)
         self.optimizer.zero_grad(set_to_none=True)
@@ -402,7 +432,13 @@ class Trainer:
             best = max(sorted(records, key=lambda r: r["epoch"]), key=lambda r: r["mAP"])
             targets[target] = {"last": self._selected(last), "best_of_eval": self._selected(best)}
         losses = loss_record(self.losses_log.records, ("loss", *LOSS_TERMS))
-        final = {"epochs": self.epochs, "config_hash": self.hash, "targets": targets, "losses": losses}
+        final = {
+            "epochs": self.epochs,
+            "config_hash": self.hash,
+            "precision": precision_name(self.amp_dtype),
+            "targets": targets,
+            "losses": losses,
+        }
         if losses["first_epoch"] is not None:
             first, last = losses["first_epoch"], losses["last_epoch"]
             log.info(
@@ -415,6 +451,8 @@ class Trainer:
             )
         if losses["still_falling"]:
             log.warning("the run ended while its loss was still falling steeply (%s)", losses["rule"])
+        if losses["undertrained"]:
+            log.warning("the run barely trained: more iterations or a higher lr would change it (%s)", losses["rule"])
         write_json(self.dirs.final, final)
         log.info("training complete: %s", self.dirs.final)
         ddp.barrier()

@@ -78,3 +78,4 @@ def test_trainer_writes_the_record_into_final_json_and_the_log(tmp_path):
     log = (tmp_path / "run" / "log.txt").read_text()
     assert "mean losses, epoch 1 -> epoch 2: loss" in log
     assert ("still falling steeply" in log) == losses["still_falling"]
+    assert ("the run barely trained" in log) == losses["undertrained"] == (last_ce > 0.5 * first_ce)

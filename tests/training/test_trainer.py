@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from bau.config import validate_run
 from bau.errors import TrainingError
 from bau.io import write_yaml
 from bau.models import load_model
+from bau.training import trainer as trainer_module
 from bau.training.trainer import Trainer, amp_dtype
 from tests.fixtures.datasets import write_benchmark
 from tests.training.tiny_data import tiny_run_config
@@ -133,10 +135,30 @@ def test_non_finite_loss_names_the_term(data_root, tmp_path, monkeypatch):
     assert not (run_dir / "checkpoints" / "last.pth").exists()
 
 
-def test_amp_only_on_cuda():
+@pytest.mark.parametrize("native", [None, "AVX512-BF16", "AMX"])
+def test_amp_dtype_on_cpu_only_bf16_with_amx(monkeypatch, native):
+    monkeypatch.setattr(trainer_module, "cpu_native_bf16", lambda: native)
     cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
-    assert [amp_dtype(cpu, a) for a in ("fp16", "bf16", "off")] == [None, None, None]
+    bf16 = torch.bfloat16 if native == "AMX" else None
+    assert [amp_dtype(cpu, a) for a in ("fp16", "bf16", "off")] == [None, bf16, None]
     assert [amp_dtype(cuda, a) for a in ("fp16", "bf16", "off")] == [torch.float16, torch.bfloat16, None]
+
+
+@pytest.mark.parametrize("native", ["AVX512-BF16", "AMX"])
+def test_cpu_bf16_run_logs_and_records_its_precision(data_root, tmp_path, monkeypatch, native):
+    monkeypatch.setattr(trainer_module, "cpu_native_bf16", lambda: native)
+    cfg = validate_run(tiny_run_config(data_root, epochs=1, iters=2, amp="bf16"))
+    final = Trainer(cfg, tmp_path / "run").run()
+    log_text = (tmp_path / "run" / "log.txt").read_text()
+    if native == "AMX":
+        assert final["precision"] == "bf16"
+        assert "bf16 autocast on the CPU (AMX), channels_last" in log_text
+    else:
+        assert final["precision"] == "fp32"
+        assert "no AMX (native bf16: AVX512-BF16), where bf16 is slower than fp32; training runs in fp32" in log_text
+    assert f"training precision {final['precision']}" in log_text
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert f"malloc keeps freed memory for reuse: {'yes' if glibc else 'no (not glibc)'}" in log_text
 
 
 def test_mixed_precision_step_keeps_the_memory_fp32(data_root, tmp_path):
