@@ -5,25 +5,18 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-import yaml
 
 from bau.errors import ConfigError
 from bau.layout import EvalKey, RunKey
 from bau.plan import Plan
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _config(name: str = "config.yaml") -> dict:
-    return yaml.safe_load((REPO / "config" / name).read_text())
+from tests.fixtures.configs import REPO, shipped_config
 
 
 @pytest.fixture(scope="module")
 def plan() -> Plan:
-    return Plan(_config(), source="config/config.yaml")
+    return Plan(shipped_config(), source="config/config.yaml")
 
 
 def test_default_configuration(plan):
@@ -77,11 +70,11 @@ def test_table_evaluations_follow_the_table(plan):
 def test_a_cpu_configuration_evaluates_on_cpu():
     # What is evaluated how (batch size, flip, re-ranking, ...) is the run's own `eval`
     # section, which `bau evaluate --run` reads (tests/evaluation); the plan only places it.
-    assert (Plan(_config()).eval_device, Plan(_config()).eval_gpus) == ("cpu", 0)
+    assert (Plan(shipped_config()).eval_device, Plan(shipped_config()).eval_gpus) == ("cpu", 0)
 
 
 def test_gpu_policy():
-    plan = Plan(_config("paper.yaml"))
+    plan = Plan(shipped_config("paper.yaml"))
     assert (plan.eval_device, plan.eval_gpus) == ("auto", 1)
     assert plan.gpu_limit(4) == (4, None)
     limit, warning = plan.gpu_limit(1)
@@ -102,7 +95,7 @@ def test_checkpoint_of_an_unfinished_run_is_deferred(plan, tmp_path, monkeypatch
 
 
 def test_seeds_multiply_runs_and_evaluations_but_not_figures(plan):
-    config = _config()
+    config = shipped_config()
     for protocol in config["protocols"].values():
         protocol.pop("seeds", None)
     config["seeds"] = [3, 1]
@@ -133,7 +126,7 @@ def test_seeds_multiply_runs_and_evaluations_but_not_figures(plan):
 
 
 def test_seeds_given_on_the_command_line_are_read_as_integers():
-    config = _config()
+    config = shipped_config()
     config["seeds"] = ["1", "4"]  # what `snakemake --config seeds=[1,4]` passes
     assert Plan(config).all_seeds == ["1", "2", "3", "4"]  # with protocol2's own 1, 2, 3
 
@@ -161,7 +154,7 @@ def test_seeds_given_on_the_command_line_are_read_as_integers():
     ],
 )
 def test_inconsistent_names_are_refused(edit, message):
-    config = copy.deepcopy(_config())
+    config = copy.deepcopy(shipped_config())
     edit(config)
     with pytest.raises(ConfigError, match="my.yaml is invalid") as error:
         Plan(config, source="my.yaml")

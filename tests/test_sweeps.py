@@ -4,7 +4,6 @@ of a run the workflow trains anyway, and what they leave unchanged."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import yaml
@@ -13,17 +12,12 @@ from bau.config import resolve_run, validate
 from bau.errors import ConfigError
 from bau.layout import EvalKey, Layout, RunKey, sweep_method, value_folder
 from bau.plan import Plan
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _config(name: str = "config.yaml") -> dict:
-    return yaml.safe_load((REPO / "config" / name).read_text())
+from tests.fixtures.configs import REPO, shipped_config
 
 
 @pytest.fixture(scope="module")
 def plan() -> Plan:
-    return Plan(_config(), source="config/config.yaml")
+    return Plan(shipped_config(), source="config/config.yaml")
 
 
 # ------------------------------------------------------------------------------ layout
@@ -92,7 +86,7 @@ def test_unknown_sweep_run_is_refused(plan):
 
 
 def test_equal_configuration_of_another_method_is_reused():
-    config = _config()
+    config = shipped_config()
     config["protocols"]["protocol3"]["methods"] = ["bau", "align_uniform"]
     plan = Plan(config)
     points = {p.value: p for p in plan.sweep_points["bau_domain"]}
@@ -102,7 +96,7 @@ def test_equal_configuration_of_another_method_is_reused():
 
 
 def test_each_seed_is_a_point():
-    config = _config()
+    config = shipped_config()
     config["seeds"] = [1, 2]
     plan = Plan(config)
     points = plan.sweep_points["bau_k"]
@@ -111,7 +105,7 @@ def test_each_seed_is_a_point():
 
 
 def test_sweeps_change_nothing_all_tables_asks_for(plan):
-    bare = _config()
+    bare = shipped_config()
     for key in ("sweeps", "analyses"):
         bare.pop(key)
     bare["protocols"].pop("indist")
@@ -155,7 +149,7 @@ def test_sweep_default_is_the_base_methods_value(plan):
 
 
 def _sweep(**changes) -> dict:
-    config = _config()
+    config = shipped_config()
     config["sweeps"]["bau_k"] = {**config["sweeps"]["bau_k"], **changes}
     return config
 
@@ -191,11 +185,11 @@ def test_bad_sweep_is_refused_naming_the_key(changes, message):
 
 
 def test_analysis_naming_an_unknown_sweep_is_refused():
-    config = _config()
+    config = shipped_config()
     config["analyses"]["fig8_sensitivity"]["sweeps"] = ["bau_k", "bau_mu"]
     with pytest.raises(ConfigError, match="analyses.fig8_sensitivity.sweeps: 'bau_mu' is not under 'sweeps'"):
         validate(config, "workflow")
-    config = _config()
+    config = shipped_config()
     config["analyses"]["protocol3"] = {"kind": "map", "sweeps": ["bau_k"]}
     with pytest.raises(ConfigError, match="analyses.protocol3: the name of protocol 'protocol3'"):
         validate(config, "workflow")
@@ -204,7 +198,7 @@ def test_analysis_naming_an_unknown_sweep_is_refused():
 def test_sweep_set_stays_partial():
     """A sweep's `set` must not be filled with the run defaults (they would undo the base
     method's own settings, e.g. the baseline's strong_view: false)."""
-    config = _config()
+    config = shipped_config()
     plan = Plan(config)
     assert plan.settings["sweeps"]["plain_prob"]["set"] == {"method": {"plain_augment": True}}
     run = plan.sweep_points["plain_prob"][0].run
@@ -212,7 +206,7 @@ def test_sweep_set_stays_partial():
 
 
 def test_paper_sweeps_reuse_the_protocol3_runs():
-    plan = Plan(_config("paper.yaml"))
+    plan = Plan(shipped_config("paper.yaml"))
     reused = {(p.sweep, p.value): p.run.method for ps in plan.sweep_points.values() for p in ps if p.reused}
     assert reused == {
         ("bau_prob", 0.5): "bau",
@@ -223,7 +217,7 @@ def test_paper_sweeps_reuse_the_protocol3_runs():
         ("bau_domain", False): "align_uniform",  # bau without L_domain
     }
     # the paper's all_tables asks for what it did without sweeps
-    bare = copy.deepcopy(_config("paper.yaml"))
+    bare = copy.deepcopy(shipped_config("paper.yaml"))
     for key in ("sweeps", "analyses"):
         bare.pop(key)
     bare["protocols"].pop("indist")
@@ -235,12 +229,12 @@ def test_paper_sweeps_reuse_the_protocol3_runs():
 
 
 def test_plain_augment_needs_no_strong_view():
-    config = _config()
+    config = shipped_config()
     config["methods"]["bau"] = {"method": {"plain_augment": True}}
     with pytest.raises(ConfigError, match="method.plain_augment .* needs method.strong_view: false"):
         validate(config, "workflow")
     # absent = false: a run without it resolves as before (no new default key)
-    run = resolve_run(_config(), "protocol3", "market1501", "bau")
+    run = resolve_run(shipped_config(), "protocol3", "market1501", "bau")
     assert "plain_augment" not in run["method"]
 
 

@@ -9,18 +9,7 @@ import pytest
 import yaml
 
 from bau.config import config_hash, fill_defaults, load_schema, resolve_run
-from tests.workflow.helpers import DEFAULT_CONFIG, PAPER_CONFIG, dry_run, make_workdir, write_config
-
-
-@pytest.fixture(autouse=True)
-def no_gpus(monkeypatch):
-    # A pretended device count: the GPU cap must not depend on the test machine.
-    monkeypatch.setenv("BAU_DEVICE_COUNT", "0")
-
-
-@pytest.fixture
-def workdir(tmp_path):
-    return make_workdir(tmp_path / "clone")
+from tests.workflow.helpers import DEFAULT_CONFIG, PAPER_CONFIG, dry_run, write_config
 
 
 def _load(path):

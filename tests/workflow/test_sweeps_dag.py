@@ -4,19 +4,7 @@ the workflow trains anyway is not trained twice."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.workflow.helpers import PAPER_CONFIG, dry_run, make_workdir, snakemake_cli
-
-
-@pytest.fixture(autouse=True)
-def no_gpus(monkeypatch):
-    monkeypatch.setenv("BAU_DEVICE_COUNT", "0")
-
-
-@pytest.fixture
-def workdir(tmp_path):
-    return make_workdir(tmp_path / "clone")
+from tests.workflow.helpers import PAPER_CONFIG, dry_run, snakemake_cli
 
 
 def test_default_analyses(workdir):
