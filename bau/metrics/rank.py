@@ -161,13 +161,13 @@ class _RankAccumulator:
             )
         self.done = stop
         # float32 as the official distance matrix: ties are float32 ties.
-        dist = dist.to(self.first_match.device, torch.float32).contiguous()
+        dist = dist.detach().to(self.first_match.device, torch.float32).contiguous()
         if check_finite and dist.numel():
             low, high = torch.aminmax(dist)  # NaN propagates; one pass instead of isfinite
             if not (torch.isfinite(low) and torch.isfinite(high)):
                 raise ValueError("distances contain NaN or infinity (non-finite features?)")
-        if self.mask.numel() < _round_up(dist.numel(), 8):
-            self.mask = torch.empty(_round_up(dist.numel(), 8), dtype=torch.bool, device=dist.device)
+        if self.mask.numel() < dist.numel():
+            self.mask = torch.empty(dist.numel(), dtype=torch.bool, device=dist.device)
         positives = self.positives.flat_indices(start, stop, self.num_gallery)
         _, junk = self.junk.flat_indices(start, stop, self.num_gallery)
         ap, inp, first_rank = _chunk_metrics(dist, *positives, junk, self.mask)
@@ -231,7 +231,7 @@ def _chunk_metrics(
 
     ``pos_rows``/``pos_flat``: chunk row and flat index (``row * G + col``, ascending) of
     every positive; ``junk_flat``: flat indices of the same-pid same-camera items; ``mask``:
-    a scratch boolean buffer of at least ``dist.numel()`` rounded up to 8.
+    a scratch boolean buffer of at least ``dist.numel()`` entries.
     """
     n_rows, n_cols = dist.shape
     num_pos = torch.bincount(pos_rows, minlength=n_rows)
@@ -239,7 +239,7 @@ def _chunk_metrics(
     if not bool(valid.any()):
         empty = torch.zeros(0, dtype=torch.float64, device=dist.device)
         return empty, empty, torch.zeros(0, dtype=torch.int64, device=dist.device)
-    pos_dist = dist.view(-1)[pos_flat]
+    pos_dist = dist.view(-1).index_select(0, pos_flat)
     # Positives in ranking order: key (row, distance); the stable sort keeps equal distances
     # in gallery-index order. Rows stay grouped, so pos_rows still fits.
     pos_key, order = torch.sort(_monotone_key(pos_dist).add_(pos_rows << 32), stable=True)
@@ -283,34 +283,39 @@ def _near_negatives(
     """Flat index, row and (row, distance) key of the negatives no farther than their row's
     farthest positive: the only ones that can change a metric. Ascending flat indices."""
     n_rows, n_cols = dist.shape
-    size = dist.numel()
-    near = mask[: _round_up(size, 8)]
-    near[size:] = False
-    torch.le(dist, farthest[:, None], out=near[:size].view(n_rows, n_cols))
+    near = mask[: dist.numel()]
+    _less_equal_rows(dist, farthest, near.view(n_rows, n_cols))
     near[junk_flat] = False
     near[pos_flat] = False
     flat = _true_indices(near)
     # Ascending flat indices: each row's are one run, found by binary search of the row starts.
     bounds = torch.searchsorted(flat, torch.arange(n_rows + 1, device=dist.device) * n_cols)
     rows = torch.repeat_interleave(torch.arange(n_rows, device=dist.device), bounds.diff())
-    key = _monotone_key(dist.view(-1)[flat]).add_(rows << 32)
+    key = _monotone_key(dist.view(-1).index_select(0, flat)).add_(rows << 32)
     return flat, rows, key
 
 
-def _true_indices(mask: torch.Tensor) -> torch.Tensor:
-    """Ascending indices of the True entries of a 1-d boolean ``mask`` whose length is a multiple of 8.
+def _less_equal_rows(values: torch.Tensor, bounds: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = values <= bounds[:, None]`` (a pass over the whole chunk).
 
-    The mask is scanned as int64 words, 8 entries at a time, and only the words with a True
-    entry are looked into: ``nonzero`` on the booleans themselves costs several times more
-    when, as here, few entries are True.
+    On CPU numpy's comparison: torch's broadcast comparison into booleans runs several times
+    slower there (about 1.3 ns against 0.25 ns an entry, torch 2.x).
     """
-    words = mask.view(torch.int64).nonzero().squeeze(1)
-    candidates = (words[:, None] * 8 + torch.arange(8, device=mask.device)).view(-1)
-    return candidates[mask[candidates]]
+    if values.device.type == "cpu":
+        np.less_equal(values.numpy(), bounds.numpy()[:, None], out=out.numpy())
+    else:
+        torch.le(values, bounds[:, None], out=out)
 
 
-def _round_up(n: int, multiple: int) -> int:
-    return -(-n // multiple) * multiple
+def _true_indices(mask: torch.Tensor) -> torch.Tensor:
+    """Ascending indices of the True entries of a 1-d boolean ``mask``.
+
+    On CPU numpy's ``flatnonzero`` (a branch-free scan), about 3x faster than torch's
+    ``nonzero`` on the few-percent-true masks of the ranking.
+    """
+    if mask.device.type == "cpu":
+        return torch.from_numpy(np.flatnonzero(mask.numpy()))
+    return mask.nonzero().squeeze(1)
 
 
 def _tied_after(
