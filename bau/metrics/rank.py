@@ -19,17 +19,19 @@ unstable ``np.argsort``. Here ties are broken by gallery index, i.e. the ranking
 ``np.argsort(distances, kind="stable")`` gives; AP does not depend on it.
 
 The three metrics only need, for each positive (true match), how many valid negatives are at
-a distance <= its own, plus, for the first and last positive, how many of the tied ones come
-after it in gallery order. That is a counting pass per query row, O(G), next to the O(G x D)
-distance product. Per chunk of queries:
+a distance <= its own (AP) and how many come before it in the stable order (CMC and mINP,
+for the first and last positive). That is a counting pass per query row, O(G), next to the
+O(G x D) distance product. Per chunk of queries:
 
-1. the positives (found once, by binary search in the gallery sorted by pid) are sorted by
-   the integer key ``(row, float32 bits of the distance)``, a few per query;
-2. one comparison marks the valid negatives no farther than the query's farthest positive
-   (the only ones that count; usually a small fraction of the row), and their indices are
-   read off the mask 8 entries at a time;
-3. each marked negative is placed among its row's sorted positives by ``searchsorted`` on
-   the same key, and a histogram of the places gives every count at once.
+1. one comparison marks the valid negatives no farther than the query's farthest positive
+   (the only ones that count; usually a few percent of the row);
+2. the positives (found once, by binary search in the gallery sorted by pid) and the marked
+   negatives get an int64 key ``(row, float32 order bits of the distance, gallery index)``,
+   i.e. their place in the stable ranking, and each list is sorted;
+3. two binary searches of each positive's key among the negatives' keys give both counts.
+
+The chunk's rows are split into as many blocks as torch has threads, ranked side by side
+(numpy and torch release the GIL), so the ranking uses the cores the GEMM used.
 
 Memory of a chunk: ``chunk_size x gallery`` float32 distances, a boolean mask of the same
 shape (both reused from chunk to chunk) and arrays over the marked negatives; never
