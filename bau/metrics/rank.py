@@ -272,8 +272,8 @@ def _chunk_metrics(
 
     ``pos_rows``/``pos_flat``: chunk row and flat index (``row * G + col``, ascending) of
     every positive; ``junk_flat``: flat indices of the same-pid same-camera items; ``mask``:
-    a scratch boolean buffer of at least ``dist.numel()`` entries. The chunk must have fewer
-    than ``max_block_rows(G)`` rows (the rank keys are 63-bit).
+    a scratch boolean buffer of at least ``dist.numel()`` entries. At most
+    ``max_block_rows(G)`` rows (the rank keys are 63-bit).
     """
     n_rows, n_cols = dist.shape
     num_pos = torch.bincount(pos_rows, minlength=n_rows)
@@ -380,8 +380,8 @@ def _less_equal_rows(values: torch.Tensor, bounds: torch.Tensor, out: torch.Tens
 def _true_indices(mask: torch.Tensor) -> torch.Tensor:
     """Ascending indices of the True entries of a 1-d boolean ``mask``.
 
-    On CPU numpy's ``flatnonzero`` (a branch-free scan), about 3x faster than torch's
-    ``nonzero`` on the few-percent-true masks of the ranking.
+    On CPU numpy's ``flatnonzero``: about 3x faster than torch's ``nonzero`` on the
+    few-percent-true masks of the ranking.
     """
     if mask.device.type == "cpu":
         return torch.from_numpy(np.flatnonzero(mask.numpy()))
