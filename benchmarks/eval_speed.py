@@ -30,7 +30,9 @@ The features of a size are generated once and saved; every measurement runs in a
 subprocess that loads them (so its peak resident memory, ``ru_maxrss``, is its own: Python,
 torch, the features, the evaluator) and reports the resident memory with the data loaded
 and the peak. Methods run interleaved (ours, reference, gemm, ours, ...) because the machine
-may be shared; summaries use the minimum over repeats and print the load average.
+may be shared; each run reports its wall and CPU seconds (all threads) and the 1-minute load
+average when it started; summaries use the minimum over repeats. On a busy machine the CPU
+time ratio is the steadier one (wall times there depend on what else runs).
 
     python benchmarks/eval_speed.py --threads 2 --repeats 3 --rerank
     python benchmarks/eval_speed.py --sizes cuhk03 market1501
@@ -220,6 +222,8 @@ def measure(data_dir: str, method: str, threads: int) -> dict[str, Any]:
     qf, gf = torch.from_numpy(data["qf"]), torch.from_numpy(data["gf"])
     chunk = max(1, CHUNK_ELEMENTS // gf.shape[0])  # evaluate_rank's default
     result = {"mAP": float("nan"), "mINP": float("nan"), "cmc": []}
+    load = os.getloadavg()[0]
+    cpu_started = _cpu_seconds()
     started = time.perf_counter()
     if method == "ours":
         result = evaluate_rank(qf, gf, *labels)
@@ -240,15 +244,26 @@ def measure(data_dir: str, method: str, threads: int) -> dict[str, Any]:
     else:
         raise ValueError(f"unknown method {method!r}; one of {METHODS}")
     seconds = time.perf_counter() - started
+    cpu_seconds = _cpu_seconds() - cpu_started
     return {
         "method": method,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "load": load,
         "rss_before_gib": rss_before,
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "mAP": float(result["mAP"]),
         "mINP": float(result["mINP"]),
         "cmc": [float(v) for v in result["cmc"]],
     }
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process, all its threads."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_in_subprocess(data_dir: str, method: str, threads: int) -> dict[str, Any]:
@@ -288,7 +303,9 @@ def main() -> int:
         return 0
 
     print(f"{args.threads} threads, {load_average()}", flush=True)
-    print(f"{'size':<11} {'method':<13} {'Q x G':>15} {'seconds':>9} {'RSS data':>9} {'peak RSS':>9}")
+    print(
+        f"{'size':<11} {'method':<13} {'Q x G':>15} {'seconds':>9} {'CPU s':>8} {'RSS data':>9} {'peak RSS':>9} {'load':>6}"
+    )
     sizes = list(args.sizes) + (["market1501"] if args.rerank and "market1501" not in args.sizes else [])
     for name in sizes:
         methods = []
@@ -319,7 +336,8 @@ def compare(
             runs[method].append(run)
             print(
                 f"{name:<11} {method:<13} {f'{num_q} x {num_g}':>15} {run['seconds']:>8.2f}s "
-                f"{run['rss_before_gib']:>7.2f}Gi {run['peak_rss_gib']:>7.2f}Gi",
+                f"{run['cpu_seconds']:>7.2f}s {run['rss_before_gib']:>7.2f}Gi {run['peak_rss_gib']:>7.2f}Gi "
+                f"{run['load']:>6.2f}",
                 flush=True,
             )
     return runs
@@ -329,6 +347,7 @@ def summarise(name: str, runs: dict[str, list[dict[str, Any]]], skip_above: floa
     num_q, num_g = SIZES[name][:2]
     ours = runs["ours"][0]
     best = {m: min(r["seconds"] for r in rs) for m, rs in runs.items()}
+    cpu = {m: min(r["cpu_seconds"] for r in rs) for m, rs in runs.items()}
     peak = {m: max(r["peak_rss_gib"] for r in rs) for m, rs in runs.items()}
     data = min(r["rss_before_gib"] for r in runs["ours"])
     print(f"{name}: mAP {100 * ours['mAP']:.2f}%  rank-1 {100 * ours['cmc'][0]:.2f}%  mINP {100 * ours['mINP']:.2f}%")
@@ -336,6 +355,10 @@ def summarise(name: str, runs: dict[str, list[dict[str, Any]]], skip_above: floa
         f"{name}: min over {len(runs['ours'])} runs: ours {best['ours']:.2f}s, bare GEMM {best['gemm']:.2f}s, "
         f"distances (addmm) {best['distances']:.2f}s; ours / GEMM = {best['ours'] / best['gemm']:.2f}x, "
         f"ours / distances = {best['ours'] / best['distances']:.2f}x"
+    )
+    print(
+        f"{name}: CPU time (all threads, min over runs; robust to other load): ours {cpu['ours']:.2f}s, "
+        f"GEMM {cpu['gemm']:.2f}s, ours / GEMM = {cpu['ours'] / cpu['gemm']:.2f}x"
     )
     print(
         f"{name}: peak RSS ours {peak['ours']:.2f} GiB, GEMM {peak['gemm']:.2f} GiB "

@@ -19,17 +19,19 @@ unstable ``np.argsort``. Here ties are broken by gallery index, i.e. the ranking
 ``np.argsort(distances, kind="stable")`` gives; AP does not depend on it.
 
 The three metrics only need, for each positive (true match), how many valid negatives are at
-a distance <= its own, plus, for the first and last positive, how many of the tied ones come
-after it in gallery order. That is a counting pass per query row, O(G), next to the O(G x D)
-distance product. Per chunk of queries:
+a distance <= its own (AP) and how many come before it in the stable order (CMC and mINP,
+for the first and last positive). That is a counting pass per query row, O(G), next to the
+O(G x D) distance product. Per chunk of queries:
 
-1. the positives (found once, by binary search in the gallery sorted by pid) are sorted by
-   the integer key ``(row, float32 bits of the distance)``, a few per query;
-2. one comparison marks the valid negatives no farther than the query's farthest positive
-   (the only ones that count; usually a small fraction of the row), and their indices are
-   read off the mask 8 entries at a time;
-3. each marked negative is placed among its row's sorted positives by ``searchsorted`` on
-   the same key, and a histogram of the places gives every count at once.
+1. one comparison marks the valid negatives no farther than the query's farthest positive
+   (the only ones that count; usually a few percent of the row);
+2. the positives (found once, by binary search in the gallery sorted by pid) and the marked
+   negatives get an int64 key ``(row, float32 order bits of the distance, gallery index)``,
+   i.e. their place in the stable ranking, and each list is sorted;
+3. two binary searches of each positive's key among the negatives' keys give both counts.
+
+The chunk's rows are split into as many blocks as torch has threads, ranked side by side
+(numpy and torch release the GIL), so the ranking uses the cores the GEMM used.
 
 Memory of a chunk: ``chunk_size x gallery`` float32 distances, a boolean mask of the same
 shape (both reused from chunk to chunk) and arrays over the marked negatives; never
@@ -39,6 +41,7 @@ shape (both reused from chunk to chunk) and arrays over the marked negatives; ne
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -118,11 +121,20 @@ def _evaluate_chunks(
     chunks: Iterable[torch.Tensor], q_pids, g_pids, q_camids, g_camids, max_rank: int, check_finite: bool
 ) -> dict[str, Any]:
     acc: _RankAccumulator | None = None
-    for chunk in chunks:  # computing a chunk may use every thread; ranking it, one
-        with one_cpu_thread(chunk.device):
-            if acc is None:
-                acc = _RankAccumulator(q_pids, g_pids, q_camids, g_camids, max_rank, chunk.device)
-            acc.update(chunk, check_finite)
+    # Computing a chunk uses torch's threads (the GEMM); ranking it, as many Python threads on
+    # row blocks, each with one torch thread: its many small or bandwidth-bound steps lose
+    # more to OpenMP wake-ups than they gain, badly so on a busy machine, and the numpy steps
+    # have no threads of their own.
+    workers = torch.get_num_threads()
+    with ThreadPoolExecutor(max_workers=max(1, workers - 1), initializer=torch.set_num_threads, initargs=(1,)) as pool:
+        for chunk in chunks:
+            with one_cpu_thread(chunk.device):
+                if acc is None:
+                    parallel = pool if workers > 1 and chunk.device.type == "cpu" else None
+                    acc = _RankAccumulator(
+                        q_pids, g_pids, q_camids, g_camids, max_rank, chunk.device, parallel, workers
+                    )
+                acc.update(chunk, check_finite)
     if acc is None:
         raise ValueError("no distances given (empty query set)")
     return acc.result()
@@ -131,7 +143,17 @@ def _evaluate_chunks(
 class _RankAccumulator:
     """Sums of AP, INP and the first-match histogram over the chunks of one query set."""
 
-    def __init__(self, q_pids, g_pids, q_camids, g_camids, max_rank: int, device: torch.device) -> None:
+    def __init__(
+        self,
+        q_pids,
+        g_pids,
+        q_camids,
+        g_camids,
+        max_rank: int,
+        device: torch.device,
+        pool: ThreadPoolExecutor | None = None,
+        workers: int = 1,
+    ) -> None:
         if max_rank < 1:
             raise ValueError(f"max_rank must be >= 1, got {max_rank}")
         q_pids, q_cams = _as_labels(q_pids, device), _as_labels(q_camids, device)
@@ -151,6 +173,8 @@ class _RankAccumulator:
         self.num_valid = 0
         self.first_match = torch.zeros(max_rank, dtype=torch.int64, device=device)
         self.mask = torch.zeros(0, dtype=torch.bool, device=device)  # grown to the largest chunk, reused
+        self.pool = pool  # ranks row blocks of a chunk side by side (CPU)
+        self.workers = workers if pool is not None else 1
 
     def update(self, dist: torch.Tensor, check_finite: bool = True) -> None:
         start, stop = self.done, self.done + dist.shape[0]
@@ -161,20 +185,37 @@ class _RankAccumulator:
             )
         self.done = stop
         # float32 as the official distance matrix: ties are float32 ties.
-        dist = dist.to(self.first_match.device, torch.float32).contiguous()
+        dist = dist.detach().to(self.first_match.device, torch.float32).contiguous()
         if check_finite and dist.numel():
             low, high = torch.aminmax(dist)  # NaN propagates; one pass instead of isfinite
             if not (torch.isfinite(low) and torch.isfinite(high)):
                 raise ValueError("distances contain NaN or infinity (non-finite features?)")
-        if self.mask.numel() < _round_up(dist.numel(), 8):
-            self.mask = torch.empty(_round_up(dist.numel(), 8), dtype=torch.bool, device=dist.device)
+        if self.mask.numel() < dist.numel():
+            self.mask = torch.empty(dist.numel(), dtype=torch.bool, device=dist.device)
+        size = self.num_gallery
+        block = min(max_block_rows(size), -(-len(dist) // self.workers))
+        blocks = [(offset, dist[offset : offset + block]) for offset in range(0, len(dist), block)]
+        jobs = [
+            (rows, start + offset, self.mask[offset * size : (offset + len(rows)) * size]) for offset, rows in blocks
+        ]
+        if self.pool is not None and len(jobs) > 1:
+            futures = [self.pool.submit(self._block_metrics, *job) for job in jobs[1:]]
+            results = [self._block_metrics(*jobs[0])] + [future.result() for future in futures]
+        else:
+            results = [self._block_metrics(*job) for job in jobs]
+        for ap, inp, first_rank in results:  # in row order: the sums do not depend on timing
+            self.ap_sum += float(ap.sum())
+            self.inp_sum += float(inp.sum())
+            self.num_valid += len(ap)
+            self.first_match += torch.bincount(first_rank[first_rank < self.max_rank], minlength=self.max_rank)
+
+    def _block_metrics(
+        self, dist: torch.Tensor, start: int, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        stop = start + len(dist)
         positives = self.positives.flat_indices(start, stop, self.num_gallery)
         _, junk = self.junk.flat_indices(start, stop, self.num_gallery)
-        ap, inp, first_rank = _chunk_metrics(dist, *positives, junk, self.mask)
-        self.ap_sum += float(ap.sum())
-        self.inp_sum += float(inp.sum())
-        self.num_valid += len(ap)
-        self.first_match += torch.bincount(first_rank[first_rank < self.max_rank], minlength=self.max_rank)
+        return _chunk_metrics(dist, *positives, junk, mask)
 
     def result(self) -> dict[str, Any]:
         if self.done != self.num_query:
@@ -231,7 +272,8 @@ def _chunk_metrics(
 
     ``pos_rows``/``pos_flat``: chunk row and flat index (``row * G + col``, ascending) of
     every positive; ``junk_flat``: flat indices of the same-pid same-camera items; ``mask``:
-    a scratch boolean buffer of at least ``dist.numel()`` rounded up to 8.
+    a scratch boolean buffer of at least ``dist.numel()`` entries. At most
+    ``max_block_rows(G)`` rows (the rank keys are 63-bit).
     """
     n_rows, n_cols = dist.shape
     num_pos = torch.bincount(pos_rows, minlength=n_rows)
@@ -239,95 +281,133 @@ def _chunk_metrics(
     if not bool(valid.any()):
         empty = torch.zeros(0, dtype=torch.float64, device=dist.device)
         return empty, empty, torch.zeros(0, dtype=torch.int64, device=dist.device)
-    pos_dist = dist.view(-1)[pos_flat]
-    # Positives in ranking order: key (row, distance); the stable sort keeps equal distances
-    # in gallery-index order. Rows stay grouped, so pos_rows still fits.
-    pos_key, order = torch.sort(_monotone_key(pos_dist).add_(pos_rows << 32), stable=True)
-    pos_col = pos_flat[order] - pos_rows * n_cols
+    col_bits = _col_bits(n_cols)
+    any_col = (1 << col_bits) - 1  # a key's column bits all set: after every item of its distance
+    pos_dist = dist.view(-1).index_select(0, pos_flat)
+    # Positives in ranking order. Rows stay grouped, so pos_rows still fits.
+    pos_key = _sort(_rank_key(pos_dist.clone(), pos_flat, _row_term(pos_rows, n_cols, col_bits), col_bits))
     row_start = torch.cumsum(num_pos, 0) - num_pos  # index in pos_key of each row's first positive
     farthest = torch.full((n_rows,), -torch.inf, device=dist.device).scatter_reduce_(0, pos_rows, pos_dist, "amax")
+    neg_key, neg_start = _near_negative_keys(dist, farthest, pos_flat, junk_flat, mask, col_bits)
 
-    neg_flat, neg_rows, neg_key = _near_negatives(dist, farthest, pos_flat, junk_flat, mask)
-    # The counting pass: slot = index (in pos_key) of the row's first positive at a distance
-    # >= the negative's, so the negatives at distance <= positive j are those of its row
-    # with slot <= j: a histogram of the slots and its running sum.
-    slot = torch.searchsorted(pos_key, neg_key)
-    per_slot = torch.bincount(slot, minlength=len(pos_key))
-    neg_upto = torch.cumsum(per_slot, 0)
-    neg_le = neg_upto - (neg_upto - per_slot)[row_start[pos_rows]]
-    pos_le = torch.searchsorted(pos_key, pos_key, right=True) - row_start[pos_rows]
+    # The counting pass: both key lists are sorted, so "how many negatives of its row rank
+    # before positive j" is one binary search per positive.
+    neg_base = neg_start[pos_rows]
+    neg_before = torch.searchsorted(neg_key, pos_key) - neg_base  # in the stable order
+    neg_le = torch.searchsorted(neg_key, pos_key | any_col, right=True) - neg_base  # distance <= its own
+    pos_le = torch.searchsorted(pos_key, pos_key | any_col, right=True) - row_start[pos_rows]
 
     # sklearn's AP: equal distances form one threshold, so positive j's precision counts
     # every item at a distance <= its own.
     ap = torch.zeros(n_rows, dtype=torch.float64, device=dist.device)
     ap.index_add_(0, pos_rows, pos_le.double() / (pos_le + neg_le).double())
 
-    # CMC and mINP: the first and last positive's place in the stable order, i.e. the
-    # negatives at a distance <= theirs minus the tied ones with a larger gallery index.
-    tied = (pos_key[slot] == neg_key).nonzero().squeeze(1)
-    t_key, t_rows = neg_key[tied], neg_rows[tied]
-    t_col = neg_flat[tied] - t_rows * n_cols
-    t_first, t_last = row_start[t_rows], row_start[t_rows] + num_pos[t_rows] - 1
-    after_first = torch.bincount(t_rows[_tied_after(t_key, t_col, pos_key, pos_col, t_first)], minlength=n_rows)
-    after_last = torch.bincount(t_rows[_tied_after(t_key, t_col, pos_key, pos_col, t_last)], minlength=n_rows)
+    # CMC and mINP: the first and last positive's place in the stable order.
     first, last = row_start[valid], row_start[valid] + num_pos[valid] - 1
     n_pos = num_pos[valid]
-    first_rank = neg_le[first] - after_first[valid]
-    last_rank = n_pos + neg_le[last] - after_last[valid]
+    first_rank = neg_before[first]
+    last_rank = n_pos + neg_before[last]
     return ap[valid] / n_pos.double(), n_pos.double() / last_rank.double(), first_rank
 
 
-def _near_negatives(
-    dist: torch.Tensor, farthest: torch.Tensor, pos_flat: torch.Tensor, junk_flat: torch.Tensor, mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Flat index, row and (row, distance) key of the negatives no farther than their row's
-    farthest positive: the only ones that can change a metric. Ascending flat indices."""
+def max_block_rows(num_gallery: int) -> int:
+    """The most rows :func:`_chunk_metrics` takes at once with ``num_gallery`` columns."""
+    return 1 << (31 - _col_bits(num_gallery))
+
+
+def _col_bits(n_cols: int) -> int:
+    bits = max(1, (n_cols - 1).bit_length())
+    if bits > 30:
+        raise ValueError(f"a gallery of {n_cols} items is too large to rank (at most 2**30)")
+    return bits
+
+
+def _rank_key(values: torch.Tensor, flat: torch.Tensor, row_term: torch.Tensor, col_bits: int) -> torch.Tensor:
+    """int64 keys ordered as (row, float32 value, column), i.e. each row's stable ranking.
+
+    Layout: row in the top ``31 - col_bits`` bits, the value's 32 order bits, the column in
+    the low ``col_bits`` bits; equal values (ties) differ only by column. ``values`` (a
+    scratch copy: overwritten) and ``flat`` (``row * n_cols + col``) of each item;
+    ``row_term``: :func:`_row_term` of its row. In-place steps: fresh arrays of this size
+    cost more in page faults than the arithmetic.
+    """
+    key = _monotone_key(values).to(torch.int64).bitwise_left_shift_(col_bits)
+    return key.add_(flat).add_(row_term)
+
+
+def _row_term(rows: torch.Tensor, n_cols: int, col_bits: int) -> torch.Tensor:
+    """What turns ``monotone_key << col_bits`` plus a flat index into a rank key, for rows ``rows``:
+    the row in the top bits, minus ``row * n_cols`` (flat index - that = column), plus 2**31
+    shifted (monotone keys start at -2**31)."""
+    return rows * ((1 << (32 + col_bits)) - n_cols) + (1 << (31 + col_bits))
+
+
+def _near_negative_keys(
+    dist: torch.Tensor,
+    farthest: torch.Tensor,
+    pos_flat: torch.Tensor,
+    junk_flat: torch.Tensor,
+    mask: torch.Tensor,
+    col_bits: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted rank keys of the negatives no farther than their row's farthest positive (the
+    only ones that can change a metric) and the index of each row's first one."""
     n_rows, n_cols = dist.shape
-    size = dist.numel()
-    near = mask[: _round_up(size, 8)]
-    near[size:] = False
-    torch.le(dist, farthest[:, None], out=near[:size].view(n_rows, n_cols))
+    near = mask[: dist.numel()]
+    _less_equal_rows(dist, farthest, near.view(n_rows, n_cols))
     near[junk_flat] = False
     near[pos_flat] = False
     flat = _true_indices(near)
     # Ascending flat indices: each row's are one run, found by binary search of the row starts.
-    bounds = torch.searchsorted(flat, torch.arange(n_rows + 1, device=dist.device) * n_cols)
-    rows = torch.repeat_interleave(torch.arange(n_rows, device=dist.device), bounds.diff())
-    key = _monotone_key(dist.view(-1)[flat]).add_(rows << 32)
-    return flat, rows, key
+    starts = torch.searchsorted(flat, torch.arange(n_rows + 1, device=dist.device) * n_cols)
+    row_term = _repeat(_row_term(torch.arange(n_rows, device=dist.device), n_cols, col_bits), starts.diff())
+    key = _rank_key(dist.view(-1).index_select(0, flat), flat, row_term, col_bits)
+    return _sort(key), starts[:-1]
+
+
+def _less_equal_rows(values: torch.Tensor, bounds: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = values <= bounds[:, None]`` (a pass over the whole chunk).
+
+    On CPU numpy's comparison: torch's broadcast comparison into booleans runs several times
+    slower there (about 1.3 ns against 0.25 ns an entry, torch 2.x).
+    """
+    if values.device.type == "cpu":
+        np.less_equal(values.numpy(), bounds.numpy()[:, None], out=out.numpy())
+    else:
+        torch.le(values, bounds[:, None], out=out)
 
 
 def _true_indices(mask: torch.Tensor) -> torch.Tensor:
-    """Ascending indices of the True entries of a 1-d boolean ``mask`` whose length is a multiple of 8.
+    """Ascending indices of the True entries of a 1-d boolean ``mask``.
 
-    The mask is scanned as int64 words, 8 entries at a time, and only the words with a True
-    entry are looked into: ``nonzero`` on the booleans themselves costs several times more
-    when, as here, few entries are True.
+    On CPU numpy's ``flatnonzero``: about 3x faster than torch's ``nonzero`` on the
+    few-percent-true masks of the ranking.
     """
-    words = mask.view(torch.int64).nonzero().squeeze(1)
-    candidates = (words[:, None] * 8 + torch.arange(8, device=mask.device)).view(-1)
-    return candidates[mask[candidates]]
+    if mask.device.type == "cpu":
+        return torch.from_numpy(np.flatnonzero(mask.numpy()))
+    return mask.nonzero().squeeze(1)
 
 
-def _round_up(n: int, multiple: int) -> int:
-    return -(-n // multiple) * multiple
+def _sort(keys: torch.Tensor) -> torch.Tensor:
+    """Ascending ``keys`` (int64). On CPU numpy's sort (vectorised): 5x faster than torch's there."""
+    if keys.device.type == "cpu":
+        return torch.from_numpy(np.sort(keys.numpy()))
+    return torch.sort(keys).values
 
 
-def _tied_after(
-    t_key: torch.Tensor, t_col: torch.Tensor, pos_key: torch.Tensor, pos_col: torch.Tensor, which: torch.Tensor
-) -> torch.Tensor:
-    """Whether each tied negative has positive ``which``'s distance and comes after it (larger index)."""
-    return (t_key == pos_key[which]) & (t_col > pos_col[which])
+def _repeat(values: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """``values[i]`` repeated ``counts[i]`` times (numpy's ``repeat`` on CPU: 10x faster than torch's)."""
+    if counts.device.type == "cpu":
+        return torch.from_numpy(np.repeat(values.numpy(), counts.numpy()))
+    return torch.repeat_interleave(values, counts)
 
 
 def _monotone_key(values: torch.Tensor) -> torch.Tensor:
-    """int64 keys in [-2^31, 2^31) ordered as the float32 ``values`` (equal floats, equal keys).
-
-    Adding ``row << 32`` to them gives keys ordered by (row, value).
-    """
-    bits = (values + 0.0).view(torch.int32)  # + 0.0 turns -0.0 into +0.0
+    """int32 keys ordered as the float32 ``values`` (equal floats, equal keys), computed in place
+    (``values`` is overwritten)."""
+    bits = values.add_(0.0).view(torch.int32)  # + 0.0 turns -0.0 into +0.0
     # IEEE-754: non-negative floats order as their bits, negative ones in reverse.
-    return (bits ^ ((bits >> 31) & 0x7FFFFFFF)).to(torch.int64)
+    return (bits >> 31).bitwise_and_(0x7FFFFFFF).bitwise_xor_(bits)
 
 
 def _as_features(x: torch.Tensor | np.ndarray, name: str) -> torch.Tensor:

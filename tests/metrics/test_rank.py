@@ -205,11 +205,60 @@ def test_counting_pass_matches_reference_with_ties_junk_and_unmatched_queries(se
         assert_same_metrics(ours, slow)
 
 
-def test_true_indices_reads_every_word_position():
+def test_true_indices_at_every_density():
     from bau.metrics.rank import _true_indices
 
     rng = np.random.default_rng(0)
-    for density in (0.0, 0.01, 0.5, 1.0):
-        mask = torch.tensor(rng.random(8 * 37) < density)
-        mask[[0, 7, 8, 8 * 37 - 1]] = density > 0  # word boundaries
+    for density in (0.0, 0.01, 0.05, 0.5, 1.0):
+        mask = torch.tensor(rng.random(8 * 37 + 3) < density)
+        mask[[0, len(mask) - 1]] = density > 0
         np.testing.assert_array_equal(_true_indices(mask).numpy(), np.flatnonzero(mask.numpy()))
+
+
+def test_rank_keys_order_rows_then_values_then_columns():
+    from bau.metrics.rank import _col_bits, _rank_key, _row_term
+
+    rng = np.random.default_rng(1)
+    n_rows, n_cols = 9, 1000
+    rows, cols = rng.integers(0, n_rows, 4000), rng.integers(0, n_cols, 4000)
+    # negative values, both zeros, ties, extremes of float32
+    pool = np.array([-3.5, -1e-30, -0.0, 0.0, 1e-30, 0.25, 0.25, 2.0, 3.4e38, -3.4e38], dtype=np.float32)
+    values = pool[rng.integers(0, len(pool), 4000)]
+    bits = _col_bits(n_cols)
+    key = _rank_key(
+        torch.tensor(values), torch.tensor(rows * n_cols + cols), _row_term(torch.tensor(rows), n_cols, bits), bits
+    ).numpy()
+    expected = np.lexsort((cols, values + np.float32(0), rows))  # -0.0 == 0.0 as numbers
+    assert np.all(np.diff(key[expected]) >= 0)
+    same = (rows[expected][1:] == rows[expected][:-1]) & (values[expected][1:] == values[expected][:-1])
+    same &= cols[expected][1:] == cols[expected][:-1]
+    np.testing.assert_array_equal(np.diff(key[expected]) == 0, same)  # equal keys only for equal triples
+
+
+def test_gallery_size_limit_of_the_keys():
+    from bau.metrics.rank import _col_bits, max_block_rows
+
+    assert max_block_rows(82161) == 1 << 14  # MSMT17's gallery: 17 column bits
+    assert max_block_rows(2) == 1 << 30
+    with pytest.raises(ValueError, match="too large to rank"):
+        _col_bits(2**30 + 1)
+
+
+def test_row_blocks_and_threads_do_not_change_the_result(monkeypatch):
+    import bau.metrics.rank as rank
+
+    qf, gf, q_pids, g_pids, q_cams, g_cams = random_problem(3, num_q=45)
+    dist = torch.tensor(np.round(squared_distances(qf, gf) * 8) / 8)  # ties too
+    slow = slow_metrics(dist.numpy(), q_pids, g_pids, q_cams, g_cams, max_rank=50)
+    slow_features = slow_metrics(squared_distances(qf, gf), q_pids, g_pids, q_cams, g_cams, max_rank=50)
+    threads = torch.get_num_threads()
+    try:
+        for num_threads, block_rows in ((1, None), (2, None), (3, None), (2, 4), (1, 1)):
+            torch.set_num_threads(num_threads)
+            if block_rows is not None:  # as if the gallery were too large for whole chunks in one key
+                monkeypatch.setattr(rank, "max_block_rows", lambda _, rows=block_rows: rows)
+            assert_same_metrics(evaluate_distances(dist.split(20), q_pids, g_pids, q_cams, g_cams), slow)
+            ours = evaluate_rank(qf, gf, q_pids, g_pids, q_cams, g_cams, chunk_size=17)
+            assert_same_metrics(ours, slow_features)
+    finally:
+        torch.set_num_threads(threads)
