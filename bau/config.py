@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -248,7 +248,7 @@ def resolve_run(workflow: Mapping, protocol: str, run: str, method: str, seed: i
     return validate_run(config, source=f"run {protocol}/{run}/{method}/seed{protocol_part['seed']}")
 
 
-def trained_runs(workflow: Mapping) -> dict[RunKey, RunKey]:
+def trained_runs(workflow: Mapping, digest: Callable[[RunKey], str] | None = None) -> dict[RunKey, RunKey]:
     """Each run of the workflow's protocols -> the run that trains it: the first run, in
     configuration order, whose resolved configuration is the same.
 
@@ -256,7 +256,14 @@ def trained_runs(workflow: Mapping) -> dict[RunKey, RunKey]:
     reuses Protocol-2's BAU and baseline runs on CUHK03): it runs once, in the first one's
     folder, and is evaluated there; the others read its results. Sources, targets, method and
     seed are all part of the resolved configuration, so only truly equal runs are shared.
+    ``digest``: a run's configuration hash (default: resolve it here; bau.plan.Plan passes
+    its cached one).
     """
+    if digest is None:
+
+        def digest(key: RunKey) -> str:
+            return config_hash(resolve_run(workflow, key.protocol, key.run, key.method, key.seed))
+
     first: dict[str, RunKey] = {}
     mapping: dict[RunKey, RunKey] = {}
     for protocol, spec in workflow["protocols"].items():
@@ -264,8 +271,7 @@ def trained_runs(workflow: Mapping) -> dict[RunKey, RunKey]:
             for method in spec["methods"]:
                 for seed in protocol_seeds(workflow, protocol):
                     key = RunKey(protocol, run, method, str(seed))
-                    digest = config_hash(resolve_run(workflow, protocol, run, method, seed))
-                    mapping[key] = first.setdefault(digest, key)
+                    mapping[key] = first.setdefault(digest(key), key)
     return mapping
 
 

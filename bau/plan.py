@@ -144,7 +144,7 @@ class Plan:
         """Each run of the protocols -> the run that trains it (bau.config.trained_runs: equal
         resolved configurations are trained and evaluated once, in the first one's folders)."""
         if self._trained is None:
-            self._trained = trained_runs(self.settings)
+            self._trained = trained_runs(self.settings, digest=self.run_hash)
         return self._trained
 
     def evaluated(self, evaluation: EvalKey) -> EvalKey:
@@ -236,10 +236,9 @@ class Plan:
         and evaluated once.
         """
         if self._points is None:
-            known: dict[tuple[str, str, str, str], RunKey] = {}  # protocol, run, seed, hash -> run
-            for run in self.runs:
-                if any(s["protocol"] == run.protocol and s["run"] == run.run for s in self.sweeps.values()):
-                    known.setdefault((run.protocol, run.run, run.seed, self.run_hash(run)), run)
+            # The runs the protocols train, by resolved configuration (one per configuration:
+            # :attr:`trained`); sources, targets and seed are part of it.
+            known: dict[str, RunKey] = {self.run_hash(run): run for run in self.runs}
             self._points = {}
             for name, spec in self.sweeps.items():
                 points = []
@@ -247,7 +246,7 @@ class Plan:
                     for seed in self.seeds_of(spec["protocol"]):
                         config = resolve_sweep_run(self.settings, name, value, seed)
                         own = RunKey(spec["protocol"], spec["run"], sweep_method(name, spec["parameter"], value), seed)
-                        run = known.setdefault((own.protocol, own.run, seed, config_hash(config)), own)
+                        run = known.setdefault(config_hash(config), own)
                         self._resolved.setdefault(run, config)
                         evaluation = EvalKey(run.protocol, self.sweep_target(name), run.method, seed)
                         points.append(SweepPoint(name, index, value, seed, run, evaluation))

@@ -12,7 +12,7 @@ import torch
 from bau.config import validate_run
 from bau.training.trainer import Trainer
 from tests.fixtures.datasets import write_benchmark
-from tests.training.tiny_data import tiny_run_config
+from tests.training.tiny_data import run_full_and_resumed, tiny_run_config
 
 
 @pytest.fixture(scope="module")
@@ -30,26 +30,10 @@ def one_thread_deterministic():
     torch.use_deterministic_algorithms(deterministic)
 
 
-class Interrupted(Exception):
-    pass
-
-
 def test_pcl_parameters_are_trained_checkpointed_and_resumed(data_root, tmp_path, monkeypatch):
     cfg = validate_run({**tiny_run_config(data_root, iters=2), "method": {"id_loss": {"name": "pcl"}}})
-    full = Trainer(cfg, tmp_path / "full").run()
-
-    original_save = Trainer.save
-
-    def save_then_die(self, epoch):
-        original_save(self, epoch)
-        if epoch == 1:
-            raise Interrupted
-
-    monkeypatch.setattr(Trainer, "save", save_then_die)
-    with pytest.raises(Interrupted):
-        Trainer(cfg, tmp_path / "resumed").run()
-    monkeypatch.setattr(Trainer, "save", original_save)
-    assert Trainer(cfg, tmp_path / "resumed").run() == full
+    full, resumed = run_full_and_resumed(cfg, tmp_path, monkeypatch)
+    assert resumed == full
 
     a = torch.load(tmp_path / "full" / "checkpoints" / "last.pth", weights_only=True)
     b = torch.load(tmp_path / "resumed" / "checkpoints" / "last.pth", weights_only=True)

@@ -17,7 +17,7 @@ from bau.models import load_model
 from bau.training import trainer as trainer_module
 from bau.training.trainer import Trainer, amp_dtype
 from tests.fixtures.datasets import write_benchmark
-from tests.training.tiny_data import tiny_run_config
+from tests.training.tiny_data import run_full_and_resumed, tiny_run_config
 
 
 @pytest.fixture(scope="module")
@@ -63,28 +63,9 @@ def test_loss_decreases(data_root, tmp_path):
     assert 0 <= final["targets"]["market1501"]["last"]["mAP"] <= 1
 
 
-class Interrupted(Exception):
-    pass
-
-
 def test_resume_replays_an_uninterrupted_run(data_root, tmp_path, monkeypatch, deterministic):
     cfg = config(data_root)
-    full = Trainer(cfg, tmp_path / "full").run()
-
-    original_save = Trainer.save
-
-    def save_then_die(self, epoch):
-        original_save(self, epoch)
-        if epoch == 1:
-            raise Interrupted
-
-    monkeypatch.setattr(Trainer, "save", save_then_die)
-    with pytest.raises(Interrupted):
-        Trainer(cfg, tmp_path / "resumed").run()
-    assert not (tmp_path / "resumed" / "final.json").exists()
-    monkeypatch.setattr(Trainer, "save", original_save)
-    resumed = Trainer(cfg, tmp_path / "resumed").run()
-
+    full, resumed = run_full_and_resumed(cfg, tmp_path, monkeypatch)
     assert resumed == full
     for name in ("losses.jsonl", "evals.jsonl"):
         assert (tmp_path / "resumed" / name).read_text() == (tmp_path / "full" / name).read_text()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.datasets import MODEL_HEIGHT, MODEL_WIDTH
 
 
@@ -35,3 +37,28 @@ def tiny_run_config(data_root: Path, **train) -> dict:
         },
         "eval": {"batch_size": 64},
     }
+
+
+class Interrupted(Exception):
+    """Raised by the patched Trainer.save after epoch 1: a process killed between epochs."""
+
+
+def run_full_and_resumed(cfg: dict, out: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, dict]:
+    """Train ``cfg`` into out/full; train it into out/resumed but stop it right after epoch 1's
+    checkpoint, then rerun it there (resuming). Returns both runs' final records."""
+    from bau.training.trainer import Trainer
+
+    full = Trainer(cfg, out / "full").run()
+    original_save = Trainer.save
+
+    def save_then_die(self, epoch):
+        original_save(self, epoch)
+        if epoch == 1:
+            raise Interrupted
+
+    monkeypatch.setattr(Trainer, "save", save_then_die)
+    with pytest.raises(Interrupted):
+        Trainer(cfg, out / "resumed").run()
+    assert not (out / "resumed" / "final.json").exists()
+    monkeypatch.setattr(Trainer, "save", original_save)
+    return full, Trainer(cfg, out / "resumed").run()
