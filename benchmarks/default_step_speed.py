@@ -7,10 +7,13 @@ views, losses, backward, Adam, memory update). Two trainers are built from the s
 run config (``config/config.yaml``, ``--resolve``, on the ``bau synth`` data of ``--data``):
 
 * ``before``: the old path: fp32 (``train.amp: off``), Adam's per-parameter loop (torch's
-  CPU default), every image decoded at every draw, glibc malloc's default thresholds;
+  CPU default), every image decoded at every draw, each view through torchvision's v2
+  transform classes (:func:`bau.pipeline.transforms.torchvision_pipeline`, resizing per view),
+  glibc malloc's default thresholds;
 * ``after``: ``train.amp: bf16`` (bf16 autocast with channels_last where the CPU has AMX;
-  fp32 otherwise, as the trainer decides), fused Adam, decoded-image cache, freed memory kept
-  for reuse (:func:`bau.devices.keep_freed_memory`).
+  fp32 otherwise, as the trainer decides), fused Adam, decoded-image cache (decoded and resized
+  once), the views written out (:class:`bau.pipeline.transforms.TrainView`, the same tensors
+  bit for bit), freed memory kept for reuse (:func:`bau.devices.keep_freed_memory`).
 
 Each variant lives in its own process (the malloc setting is per process) and their
 iterations alternate in lockstep (a busy machine slows both alike). The time is the process's
@@ -53,6 +56,7 @@ from bau.devices import cpu_native_bf16, keep_freed_memory
 from bau.models import param_groups
 from bau.models.views import forward_views
 from bau.pipeline.loaders import build_train_loader
+from bau.pipeline.transforms import TrainView, torchvision_pipeline
 from bau.training import trainer as trainer_module
 from bau.training.objective import compute_losses, total_loss, view_outputs
 from bau.training.optim import build_optimizer
@@ -66,6 +70,26 @@ PHASES = ("decode", "augment+collate", "forward", "losses", "backward", "optimiz
 
 def load() -> str:
     return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+class ComposedView:
+    """A view through torchvision's transform classes, in the interface of ``TrainView``."""
+
+    def __init__(self, view: TrainView) -> None:
+        self.pipeline = torchvision_pipeline(
+            view.height,
+            view.width,
+            prob=view.prob,
+            randaugment=view.randaugment is not None,
+            colorjitter=view.colorjitter is not None,
+            erasing=view.erasing is not None,
+        )
+
+    def resize(self, img: object) -> object:
+        return img  # every view resizes on its own
+
+    def __call__(self, img: object, resized: object = None) -> torch.Tensor:
+        return self.pipeline(img)
 
 
 class Variant:
@@ -85,6 +109,10 @@ class Variant:
         t.setup_data()
         if not after:
             t.loader = build_train_loader(t.train_set, t.cfg, t.cfg["seed"], cache_bytes=0)
+            dataset = t.loader.loader.dataset
+            dataset.weak, dataset.strong = (
+                None if view is None else ComposedView(view) for view in (dataset.weak, dataset.strong)
+            )
         t.setup_model()
         if not after:
             t.optimizer = build_optimizer(torch.nn.ModuleList([t.model, t.id_loss]), t.cfg["train"], fused=False)
@@ -141,17 +169,13 @@ class Variant:
 
             return wrapper
 
-        cache, real_read = self.dataset.cache, loaders.read_rgb
-        loaders.read_rgb = timed(real_read, "decode")
-        if cache is not None:
-            cache.decode = loaders.read_rgb
+        real_read = loaders.read_rgb
+        loaders.read_rgb = timed(real_read, "decode")  # TwoViewDataset.load reads through it
         started = clock()
         try:
             batch = t.loader.next()
         finally:
             loaders.read_rgb = real_read
-            if cache is not None:
-                cache.decode = real_read
         times["augment+collate"] = clock() - started - times["decode"]
         x_w, x_s, y, d = batch
         mark = clock()

@@ -105,16 +105,34 @@ def resnet18(num_classes: int, *, height: int = 256, width: int = 128) -> ResNet
     return ResNetReID(torchvision.models.resnet18(weights=None), weights, num_classes)
 
 
+def _slim_resnet18(channels: tuple[int, int, int, int], num_classes: int) -> ResNetReID:
+    # timm's ResNet sets the widths of the stages (`channels`; torchvision's BasicBlock is
+    # fixed at 64) but always builds a 64-channel stem; at 64x32 input that stem's full-resolution
+    # BatchNorm, ReLU and max-pool cost more than layer1, so the stem and layer1's first block
+    # are rebuilt at channels[0] (no 1x1 downsample then).
+    resnet = timm.models.resnet.ResNet(timm.models.resnet.BasicBlock, (2, 2, 2, 2), channels=channels)
+    resnet.conv1 = nn.Conv2d(3, channels[0], kernel_size=7, stride=2, padding=3, bias=False)
+    resnet.bn1 = nn.BatchNorm2d(channels[0])
+    resnet.layer1[0] = timm.models.resnet.BasicBlock(channels[0], channels[0])
+    resnet.init_weights()
+    return ResNetReID(resnet, None, num_classes)
+
+
 @register_model
 def resnet18_half(num_classes: int, *, height: int = 256, width: int = 128) -> ResNetReID:
-    """ResNet-18 at half width (32-64-128-256 channels, 256-d features), same structure.
+    """ResNet-18 at half width (stem and stages 32-64-128-256, 256-d features), same structure.
 
-    The default configuration's CPU model: a quarter of ResNet-18's FLOPs, and a training step
-    at 64x32 costs about a third of ResNet-18's on one CPU thread, so runs from scratch train
-    to a plateau within the default run's budget. No ImageNet weights exist for it. Built with
-    timm's ResNet, whose ``channels`` sets the widths (torchvision's BasicBlock is fixed at 64).
+    A CPU model: a quarter of ResNet-18's FLOPs. No ImageNet weights exist for it.
     """
-    resnet = timm.models.resnet.ResNet(
-        timm.models.resnet.BasicBlock, (2, 2, 2, 2), channels=(32, 64, 128, 256), stem_width=32
-    )
-    return ResNetReID(resnet, None, num_classes)
+    return _slim_resnet18((32, 64, 128, 256), num_classes)
+
+
+@register_model
+def resnet18_quarter(num_classes: int, *, height: int = 256, width: int = 128) -> ResNetReID:
+    """ResNet-18 at quarter width (stem and stages 16-32-64-128, 128-d features), same structure.
+
+    The default configuration's model: trained from scratch at 64x32 on two CPU cores, a BAU
+    step (two views of 32 images) costs about a third of :func:`resnet18_half`'s, so every run
+    of the default benchmark trains to a plateau within its budget. No ImageNet weights.
+    """
+    return _slim_resnet18((16, 32, 64, 128), num_classes)

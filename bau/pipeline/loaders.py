@@ -27,7 +27,7 @@ from bau.errors import ConfigError, DatasetError, TrainingError
 from bau.io import to_rgb
 from bau.pipeline.cache import DEFAULT_BUDGET_BYTES, DecodedImageCache
 from bau.pipeline.sampler import RandomIdentitySampler
-from bau.pipeline.transforms import train_views
+from bau.pipeline.transforms import TrainView, train_views
 
 if TYPE_CHECKING:
     from bau.datasets.multisource import MultiSourceTrain
@@ -64,16 +64,15 @@ class TwoViewDataset(Dataset):
     """``(x_w, x_s, pid, domain)`` of one decoded image per item; ``(x_w, pid, domain)`` when
     ``strong`` is None (the baseline without augmented images).
 
-    ``items``: ``(path, pid, camid, domain)`` tuples (``TrainItem``). ``cache``: where decoded
-    images are kept between draws (:mod:`bau.pipeline.cache`); None decodes at every draw.
+    ``items``: ``(path, pid, camid, domain)`` tuples (``TrainItem``). ``weak`` and ``strong``:
+    :class:`~bau.pipeline.transforms.TrainView` s of one size; the image is resized once and
+    both views share it (the resize draws nothing). ``cache_bytes``: memory budget of the
+    decoded (and resized) images kept between draws (:mod:`bau.pipeline.cache`); 0 decodes at
+    every draw.
     """
 
     def __init__(
-        self,
-        items: Sequence[Sequence[Any]],
-        weak: ImageTransform,
-        strong: ImageTransform | None,
-        cache: DecodedImageCache | None = None,
+        self, items: Sequence[Sequence[Any]], weak: TrainView, strong: TrainView | None, cache_bytes: int = 0
     ) -> None:
         # Plain lists: cheap to index and to hand to worker processes.
         self.paths = [os.fspath(item[0]) for item in items]
@@ -81,17 +80,22 @@ class TwoViewDataset(Dataset):
         self.domains = [int(item[3]) for item in items]
         self.weak = weak
         self.strong = strong
-        self.cache = cache
+        self.cache = DecodedImageCache(self.load, cache_bytes) if cache_bytes > 0 else None
 
     def __len__(self) -> int:
         return len(self.paths)
 
+    def load(self, path: str) -> tuple[Image.Image, Image.Image]:
+        """The decoded image and its resize to the views' size."""
+        img = read_rgb(path)
+        return img, self.weak.resize(img)
+
     def __getitem__(self, index: int) -> tuple:
         path = self.paths[index]
-        img = read_rgb(path) if self.cache is None else self.cache.get(path)
+        img, resized = self.load(path) if self.cache is None else self.cache.get(path)
         if self.strong is None:
-            return self.weak(img), self.pids[index], self.domains[index]
-        return self.weak(img), self.strong(img), self.pids[index], self.domains[index]
+            return self.weak(img, resized), self.pids[index], self.domains[index]
+        return self.weak(img, resized), self.strong(img, resized), self.pids[index], self.domains[index]
 
 
 class ImageDataset(Dataset):
@@ -217,8 +221,7 @@ def build_train_loader(
     workers = cfg["data"]["workers"]
     if cache_bytes is None:
         cache_bytes = DEFAULT_BUDGET_BYTES if workers == 0 else 0
-    cache = DecodedImageCache(read_rgb, cache_bytes) if cache_bytes > 0 else None
-    dataset = TwoViewDataset(items, weak, strong, cache)
+    dataset = TwoViewDataset(items, weak, strong, cache_bytes)
     generator = torch.Generator()
     loader = DataLoader(
         dataset,

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 import torchvision.transforms.v2 as T
+import torchvision.transforms.v2.functional as F
 from PIL import Image
 
 from bau.errors import ConfigError
@@ -40,18 +41,101 @@ def _to_normalised_tensor() -> list[Callable]:
     return [T.PILToTensor(), T.ToDtype(torch.float32, scale=True), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
 
 
-def _flip_pad_crop(height: int, width: int) -> list[Callable]:
-    return [T.RandomHorizontalFlip(0.5), T.Pad(PAD, fill=0), T.RandomCrop((height, width))]
-
-
 def build_test_transform(height: int, width: int) -> Transform:
     """Resize (bicubic), to tensor, normalise: no flip, no crop (docs/reference.md §2.6)."""
     return T.Compose([_resize(height, width), *_to_normalised_tensor()])
 
 
-def build_weak_transform(height: int, width: int) -> Transform:
+class TrainView:
+    """One training view of a PIL image: [RandAugment] -> resize (bicubic) -> horizontal flip
+    -> pad 10 (black) + random crop -> [ColorJitter] -> tensor -> normalise -> [RandomErasing],
+    the bracketed steps each applied with probability ``prob`` and each switchable
+    (docs/reference.md §2.2-2.3, exact order). With all three off it is the weak view.
+
+    It is :func:`torchvision_pipeline` (``Compose([RandomApply([RandAugment], p), Resize,
+    RandomHorizontalFlip(0.5), Pad(10), RandomCrop, RandomApply([ColorJitter], p), PILToTensor,
+    ToDtype, Normalize, RandomErasing])``) step for step: the same kernels on the same pixels
+    and the same draws from torch's global generator in the same order, so the same tensor
+    (tests/pipeline/test_transforms.py checks it bit for bit). Written out because at re-ID
+    sizes (64x32 in the default run) the v2 classes' per-call input checks cost more than
+    their pixel work, and because the resize, which draws nothing, can then be shared: a
+    caller passing ``resized`` (the image already resized to ``height x width``) saves it
+    whenever RandAugment does not run (always in the weak view).
+
+    RandAugment comes first, on the original-resolution image: its translations are fractions
+    of the original size, as in the reference.
+    """
+
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        *,
+        prob: float = 0.5,
+        randaugment: bool = False,
+        colorjitter: bool = False,
+        erasing: bool = False,
+    ) -> None:
+        self.height, self.width, self.prob = height, width, prob
+        self.randaugment = RandAugment(RANDAUGMENT_N, RANDAUGMENT_M) if randaugment else None
+        self.colorjitter = T.ColorJitter(**COLOR_JITTER) if colorjitter else None
+        self.erasing = RandomErasing(probability=prob, mean=IMAGENET_MEAN) if erasing else None
+
+    def resize(self, img: Image.Image) -> Image.Image:
+        return F.resize(img, [self.height, self.width], interpolation=T.InterpolationMode.BICUBIC)
+
+    def _applies(self) -> bool:
+        # torchvision's RandomApply draw: skip when rand >= p.
+        return bool(torch.rand(1) < self.prob)
+
+    def __call__(self, img: Image.Image, resized: Image.Image | None = None) -> torch.Tensor:
+        if self.randaugment is not None and self._applies():
+            img = self.resize(self.randaugment(img))
+        else:
+            img = self.resize(img) if resized is None else resized
+        if torch.rand(1) < 0.5:  # RandomHorizontalFlip(0.5)
+            img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        # Pad then RandomCrop: the crop's offsets in the padded image are drawn top first; a
+        # PIL crop reaching outside the image fills black, as the zero padding does.
+        top = int(torch.randint(0, 2 * PAD + 1, size=()))
+        left = int(torch.randint(0, 2 * PAD + 1, size=()))
+        img = img.crop((left - PAD, top - PAD, left - PAD + self.width, top - PAD + self.height))
+        if self.colorjitter is not None and self._applies():
+            img = self.colorjitter(img)
+        out = F.normalize_image(
+            F.to_dtype_image(F.pil_to_tensor(img), torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD
+        )
+        return out if self.erasing is None else self.erasing(out)
+
+    def __repr__(self) -> str:
+        steps = [name for name in ("randaugment", "colorjitter", "erasing") if getattr(self, name) is not None]
+        return f"{type(self).__name__}({self.height}x{self.width}, prob={self.prob}, {'+'.join(steps) or 'weak'})"
+
+
+def torchvision_pipeline(
+    height: int,
+    width: int,
+    *,
+    prob: float = 0.5,
+    randaugment: bool = False,
+    colorjitter: bool = False,
+    erasing: bool = False,
+) -> T.Compose:
+    """The view :class:`TrainView` computes, as torchvision v2 classes in the reference's order:
+    its specification, which tests check it against bit for bit and benchmarks time it against."""
+    steps: list[Callable] = [T.RandomApply([RandAugment(RANDAUGMENT_N, RANDAUGMENT_M)], p=prob)] if randaugment else []
+    steps += [_resize(height, width), T.RandomHorizontalFlip(0.5), T.Pad(PAD, fill=0), T.RandomCrop((height, width))]
+    if colorjitter:
+        steps.append(T.RandomApply([T.ColorJitter(**COLOR_JITTER)], p=prob))
+    steps += _to_normalised_tensor()
+    if erasing:
+        steps.append(RandomErasing(probability=prob, mean=IMAGENET_MEAN))
+    return T.Compose(steps)
+
+
+def build_weak_transform(height: int, width: int) -> TrainView:
     """Resize, flip, pad 10, random crop, to tensor, normalise (docs/reference.md §2.2)."""
-    return T.Compose([_resize(height, width), *_flip_pad_crop(height, width), *_to_normalised_tensor()])
+    return TrainView(height, width)
 
 
 def build_strong_transform(
@@ -62,26 +146,13 @@ def build_strong_transform(
     randaugment: bool = True,
     colorjitter: bool = True,
     erasing: bool = True,
-) -> Transform:
+) -> TrainView:
     """The weak view plus RandAugment, ColorJitter and RandomErasing, each applied with
-    probability ``prob`` and each switchable (docs/reference.md §2.3, exact order).
-
-    RandAugment comes first, on the original-resolution image: its translations are fractions of
-    the original size, as in the reference.
-    """
-    steps: list[Callable] = []
-    if randaugment:
-        steps.append(T.RandomApply([RandAugment(RANDAUGMENT_N, RANDAUGMENT_M)], p=prob))
-    steps += [_resize(height, width), *_flip_pad_crop(height, width)]
-    if colorjitter:
-        steps.append(T.RandomApply([T.ColorJitter(**COLOR_JITTER)], p=prob))
-    steps += _to_normalised_tensor()
-    if erasing:
-        steps.append(RandomErasing(probability=prob, mean=IMAGENET_MEAN))
-    return T.Compose(steps)
+    probability ``prob`` and each switchable (docs/reference.md §2.3)."""
+    return TrainView(height, width, prob=prob, randaugment=randaugment, colorjitter=colorjitter, erasing=erasing)
 
 
-def build_train_transforms(augment_cfg: Mapping[str, Any], height: int, width: int) -> tuple[Transform, Transform]:
+def build_train_transforms(augment_cfg: Mapping[str, Any], height: int, width: int) -> tuple[TrainView, TrainView]:
     """``(weak, strong)`` from the run config's ``augment`` section (keys :data:`AUGMENT_KEYS`)."""
     missing = [key for key in AUGMENT_KEYS if key not in augment_cfg]
     if missing:
@@ -103,7 +174,7 @@ def build_train_transforms(augment_cfg: Mapping[str, Any], height: int, width: i
     return build_weak_transform(height, width), strong
 
 
-def train_views(cfg: Mapping[str, Any]) -> tuple[Transform, Transform | None]:
+def train_views(cfg: Mapping[str, Any]) -> tuple[TrainView, TrainView | None]:
     """``(first view, second view or None)`` of a training image for a run config: the weak
     and the strong view; without ``method.strong_view`` (the baseline) one view, which
     ``method.plain_augment`` (the paper's Fig. 1 "plain augmentation") augments as the strong

@@ -121,15 +121,21 @@ def test_resnet18_structure():
     assert model.base[10][0].conv1.stride == (1, 1) and model.base[10][0].downsample[0].stride == (1, 1)
 
 
-def test_resnet18_half_structure_and_no_imagenet_weights():
-    model = create_model("resnet18_half", 3, height=32, width=16).train()
-    assert model.feat_dim == 256
-    assert [model.base[i].num_features for i in (5, 7, 9)] == [32, 64, 128]
+@pytest.mark.parametrize(
+    ("arch", "widths"), [("resnet18_half", (32, 64, 128, 256)), ("resnet18_quarter", (16, 32, 64, 128))]
+)
+def test_slim_resnet18_structure_and_no_imagenet_weights(arch: str, widths: tuple[int, ...]) -> None:
+    model = create_model(arch, 3, height=32, width=16).train()
+    assert model.feat_dim == widths[3]
+    # the stem is as narrow as layer1 (timm's own stem is always 64 wide), so no 1x1 downsample there
+    assert model.base[0].out_channels == model.base[1].num_features == widths[0]
+    assert model.base[4][0].downsample is None
+    assert [model.base[i].num_features for i in (5, 7, 9)] == list(widths[:3])
     assert model.base[10][0].conv1.stride == (1, 1) and model.base[10][0].downsample[0].stride == (1, 1)
     emb, f, logits = model(images(2, 0))
-    assert emb.shape == (2, 256) and logits.shape == (2, 3)
-    with pytest.raises(ConfigError, match=r"resnet18_half has no ImageNet weights.*model.pretrained=none"):
-        create_model("resnet18_half", 3, pretrained="imagenet")
+    assert emb.shape == (2, widths[3]) and logits.shape == (2, 3)
+    with pytest.raises(ConfigError, match=rf"{arch} has no ImageNet weights.*model.pretrained=none"):
+        create_model(arch, 3, pretrained="imagenet")
 
 
 def test_mobilenetv2_construction_and_forward():
@@ -180,10 +186,18 @@ def test_vitbase_needs_multiples_of_16():
 def test_unknown_arch():
     with pytest.raises(
         ConfigError,
-        match=r"unknown architecture 'resnet101'; choose one of mobilenetv2, resnet18, resnet18_half, resnet50, vitbase, vittiny",
+        match=r"unknown architecture 'resnet101'; choose one of mobilenetv2, resnet18, resnet18_half, resnet18_quarter, resnet50, vitbase, vittiny",
     ):
         create_model("resnet101", 3)
-    assert list_models() == ["mobilenetv2", "resnet18", "resnet18_half", "resnet50", "vitbase", "vittiny"]
+    assert list_models() == [
+        "mobilenetv2",
+        "resnet18",
+        "resnet18_half",
+        "resnet18_quarter",
+        "resnet50",
+        "vitbase",
+        "vittiny",
+    ]
 
 
 def test_register_twice_is_refused():

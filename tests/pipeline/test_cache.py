@@ -62,4 +62,7 @@ def test_cached_loader_gives_the_batches_of_the_uncached_one(train_set):  # noqa
     cache = cached.loader.dataset.cache
     assert 0 < len(cache) <= len(train_set.items)
     path = next(iter(cache.images))
-    assert np.array_equal(np.asarray(cache.images[path]), np.asarray(read_rgb(path)))
+    decoded, resized = cache.images[path]
+    assert np.array_equal(np.asarray(decoded), np.asarray(read_rgb(path)))
+    model = run_config(0)["model"]
+    assert resized.size == (model["width"], model["height"])

@@ -15,7 +15,7 @@ from bau.config import validate_run
 from bau.datasets.multisource import MultiSourceTrain, TrainItem
 from bau.errors import ConfigError, TrainingError
 from bau.pipeline.loaders import ImageDataset, IterLoader, TwoViewDataset, build_train_loader, read_rgb
-from bau.pipeline.transforms import build_test_transform
+from bau.pipeline.transforms import TrainView, build_test_transform, build_weak_transform
 from tests.pipeline.helpers import write_images
 
 H, W = 32, 16
@@ -67,17 +67,31 @@ def test_two_view_dataset_decodes_once(train_set: MultiSourceTrain, monkeypatch:
     reads = []
     monkeypatch.setattr(loaders, "read_rgb", lambda path: reads.append(path) or read_rgb(path))
     views = []
-    dataset = TwoViewDataset(
-        train_set.items, lambda img: views.append(("w", img)) or 1, lambda img: views.append(("s", img)) or 2
-    )
+
+    class View(TrainView):
+        def __init__(self, name: str) -> None:
+            super().__init__(H, W)
+            self.name = name
+
+        def resize(self, img: Image.Image) -> Image.Image:
+            views.append(("resize", img))
+            return super().resize(img)
+
+        def __call__(self, img: Image.Image, resized: Image.Image | None = None) -> str:
+            views.append((self.name, img, resized))
+            return self.name
+
+    dataset = TwoViewDataset(train_set.items, View("w"), View("s"))
     assert len(dataset) == len(train_set.items)
-    assert dataset[5] == (1, 2, train_set.items[5][1], train_set.items[5][3])
+    assert dataset[5] == ("w", "s", train_set.items[5][1], train_set.items[5][3])
     assert reads == [train_set.items[5][0]]
-    assert views[0][1] is views[1][1] and views[0][1].mode == "RGB"  # both views from one image
+    (_, decoded), (_, img_w, resized_w), (_, img_s, resized_s) = views  # one decode, one resize
+    assert img_w is img_s is decoded and decoded.mode == "RGB"
+    assert resized_w is resized_s and resized_w.size == (W, H)
 
 
 def test_two_view_dataset_without_strong_view(train_set: MultiSourceTrain) -> None:
-    dataset = TwoViewDataset(train_set.items, build_test_transform(H, W), None)
+    dataset = TwoViewDataset(train_set.items, build_weak_transform(H, W), None)
     x, pid, domain = dataset[25]
     assert x.shape == (3, H, W) and (pid, domain) == (9, 1)
 
@@ -136,7 +150,7 @@ def test_unreadable_image_names_the_file(train_set: MultiSourceTrain, tmp_path: 
     truncated.write_bytes(Path(train_set.items[0][0]).read_bytes()[:200])
     for bad in (broken, truncated):
         items = [(str(bad), 0, 0, 0)] * 2 + list(train_set.items[2:4])
-        dataset = TwoViewDataset(items, build_test_transform(H, W), None)
+        dataset = TwoViewDataset(items, build_weak_transform(H, W), None)
         loader = IterLoader(DataLoader(dataset, batch_size=2, num_workers=workers))
         with pytest.raises(TrainingError, match=str(bad)):
             loader.next()

@@ -8,13 +8,12 @@ import random
 import numpy as np
 import pytest
 import torch
-import torchvision.transforms.v2 as T
 from PIL import Image
 
 from bau.errors import ConfigError
 from bau.pipeline.erasing import RandomErasing
 from bau.pipeline.randaugment import RandAugment
-from bau.pipeline.transforms import build_test_transform, build_train_transforms
+from bau.pipeline.transforms import build_test_transform, build_train_transforms, torchvision_pipeline
 from tests.pipeline.helpers import textured_image
 
 H, W = 32, 16
@@ -76,37 +75,32 @@ def test_strong_view_with_every_augmentation_off_is_the_weak_view(img: Image.Ima
 @pytest.mark.parametrize("randaugment", [True, False])
 @pytest.mark.parametrize("colorjitter", [True, False])
 @pytest.mark.parametrize("erasing", [True, False])
-def test_strong_view_order_and_switches(randaugment: bool, colorjitter: bool, erasing: bool) -> None:
-    cfg = {"prob": 0.3, "randaugment": randaugment, "colorjitter": colorjitter, "erasing": erasing}
-    _, strong = build_train_transforms(cfg, H, W)
-    steps = strong.transforms
-    kinds = []
-    for step in steps:
-        if isinstance(step, T.RandomApply):
-            assert step.p == 0.3  # one probability for all three
-            (inner,) = step.transforms
-            kinds.append(type(inner).__name__)
-        else:
-            kinds.append(type(step).__name__)
-    expected = (["RandAugment"] if randaugment else []) + ["Resize", "RandomHorizontalFlip", "Pad", "RandomCrop"]
-    expected += (["ColorJitter"] if colorjitter else []) + ["PILToTensor", "ToDtype", "Normalize"]
-    expected += ["RandomErasing"] if erasing else []
-    assert kinds == expected
-    if erasing:
-        assert steps[-1].probability == 0.3
-        assert steps[-1].mean == (0.485, 0.456, 0.406)
+def test_views_equal_the_torchvision_pipeline_bit_for_bit(
+    img: Image.Image, randaugment: bool, colorjitter: bool, erasing: bool
+) -> None:
+    cfg = {"prob": 0.5, "randaugment": randaugment, "colorjitter": colorjitter, "erasing": erasing}
+    weak, strong = build_train_transforms(cfg, H, W)
+    switches = {key: cfg[key] for key in ("randaugment", "colorjitter", "erasing")}
+    oracle_weak, oracle_strong = torchvision_pipeline(H, W), torchvision_pipeline(H, W, prob=0.5, **switches)
+    resized = weak.resize(img)
+    for seed in range(30):
+        torch.manual_seed(seed)
+        expected = oracle_weak(img), oracle_strong(img), torch.rand(1)  # the generator's state after
+        for given in (None, resized):  # the shared resize changes nothing
+            torch.manual_seed(seed)
+            got = weak(img, given), strong(img, given), torch.rand(1)
+            for e, g in zip(expected, got):
+                assert torch.equal(e, g), f"seed {seed}"
 
 
 def test_strong_view_parameters() -> None:
-    _, strong = build_train_transforms(ALL_ON, 256, 128)
-    randaug = strong.transforms[0].transforms[0]
-    assert (randaug.n, randaug.m) == (2, 10)
-    resize, flip, pad, crop = strong.transforms[1:5]
-    assert resize.size == [256, 128] and resize.interpolation == T.InterpolationMode.BICUBIC
-    assert flip.p == 0.5 and (pad.padding, pad.fill, pad.padding_mode) == (10, 0, "constant")
-    assert tuple(crop.size) == (256, 128)
-    jitter = strong.transforms[5].transforms[0]
+    _, strong = build_train_transforms({**ALL_ON, "prob": 0.3}, 256, 128)
+    assert (strong.randaugment.n, strong.randaugment.m) == (2, 10)
+    assert (strong.height, strong.width, strong.prob) == (256, 128, 0.3)
+    jitter = strong.colorjitter
     assert (jitter.brightness, jitter.contrast, jitter.saturation, jitter.hue) == ((0.5, 2.0),) * 3 + ((-0.1, 0.1),)
+    assert strong.erasing.probability == 0.3 and strong.erasing.mean == (0.485, 0.456, 0.406)
+    assert type(strong.erasing) is RandomErasing
 
 
 def test_randaugment_runs_before_the_resize(img: Image.Image, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,7 +163,7 @@ def test_transforms_pickle(img: Image.Image) -> None:
     a = pickle.loads(pickle.dumps(strong))(img)
     torch.manual_seed(0)
     assert torch.equal(strong(img), a)
-    assert isinstance(pickle.loads(pickle.dumps(weak)), T.Compose)
+    assert repr(pickle.loads(pickle.dumps(weak))) == repr(weak)
 
 
 def test_missing_key_names_it() -> None:
@@ -177,8 +171,3 @@ def test_missing_key_names_it() -> None:
         build_train_transforms({"prob": 0.5, "randaugment": True, "colorjitter": True}, H, W)
     with pytest.raises(ConfigError, match=r"augment\.prob"):
         build_train_transforms({**ALL_ON, "prob": 1.5}, H, W)
-
-
-def test_erasing_is_the_reference_class() -> None:
-    _, strong = build_train_transforms(ALL_ON, H, W)
-    assert type(strong.transforms[-1]) is RandomErasing
