@@ -27,11 +27,11 @@ classifier.weight   module.classifier.weight   - (fc.* is skipped)
 
 from __future__ import annotations
 
-import timm.models.resnet
 import torch
 import torchvision
 from torch import nn
 from torchvision.models import ResNet, WeightsEnum
+from torchvision.models.resnet import BasicBlock
 
 from bau.errors import ConfigError
 from bau.models.head import ReIDModel
@@ -50,9 +50,7 @@ class ResNetReID(ReIDModel):
         ("layer4.", "base.10."),
     )
 
-    def __init__(
-        self, resnet: ResNet | timm.models.resnet.ResNet, imagenet: WeightsEnum | None, num_classes: int
-    ) -> None:
+    def __init__(self, resnet: ResNet, imagenet: WeightsEnum | None, num_classes: int) -> None:
         # Last stride 1: the stride-2 convolutions of layer4's first block (conv2 in a
         # Bottleneck, conv1 in a BasicBlock, and the downsample) -> 16x8 maps at 256x128.
         for module in resnet.layer4[0].modules():
@@ -62,7 +60,7 @@ class ResNetReID(ReIDModel):
         base = nn.Sequential(
             resnet.conv1,
             resnet.bn1,
-            resnet.relu if isinstance(resnet, ResNet) else resnet.act1,
+            resnet.relu,
             resnet.maxpool,
             resnet.layer1,
             nn.InstanceNorm2d(channels[0]),
@@ -105,16 +103,29 @@ def resnet18(num_classes: int, *, height: int = 256, width: int = 128) -> ResNet
     return ResNetReID(torchvision.models.resnet18(weights=None), weights, num_classes)
 
 
-def _slim_resnet18(channels: tuple[int, int, int, int], num_classes: int) -> ResNetReID:
-    # timm's ResNet sets the widths of the stages (`channels`; torchvision's BasicBlock is
-    # fixed at 64) but always builds a 64-channel stem; at 64x32 input that stem's full-resolution
-    # BatchNorm, ReLU and max-pool cost more than layer1, so the stem and layer1's first block
-    # are rebuilt at channels[0] (no 1x1 downsample then).
-    resnet = timm.models.resnet.ResNet(timm.models.resnet.BasicBlock, (2, 2, 2, 2), channels=channels)
-    resnet.conv1 = nn.Conv2d(3, channels[0], kernel_size=7, stride=2, padding=3, bias=False)
-    resnet.bn1 = nn.BatchNorm2d(channels[0])
-    resnet.layer1[0] = timm.models.resnet.BasicBlock(channels[0], channels[0])
-    resnet.init_weights()
+def _slim_resnet18(widths: tuple[int, int, int, int], num_classes: int) -> ResNetReID:
+    # torchvision's ResNet-18 with its stem and four stages rebuilt at `widths` (its BasicBlock
+    # takes any width; its ResNet fixes 64-128-256-512), initialised as timm initialises a
+    # ResNet: He-normal (fan-out) convolutions and the last BatchNorm of each residual branch
+    # at zero, so every block starts as the identity.
+    resnet = torchvision.models.resnet18(weights=None)
+    resnet.conv1 = nn.Conv2d(3, widths[0], kernel_size=7, stride=2, padding=3, bias=False)
+    resnet.bn1 = nn.BatchNorm2d(widths[0])
+    inplanes = widths[0]
+    for index, (planes, stride) in enumerate(zip(widths, (1, 2, 2, 2)), start=1):
+        downsample = None
+        if stride != 1 or inplanes != planes:
+            downsample = nn.Sequential(
+                nn.Conv2d(inplanes, planes, kernel_size=1, stride=stride, bias=False), nn.BatchNorm2d(planes)
+            )
+        blocks = [BasicBlock(inplanes, planes, stride, downsample), BasicBlock(planes, planes)]
+        setattr(resnet, f"layer{index}", nn.Sequential(*blocks))
+        inplanes = planes
+    for module in resnet.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, BasicBlock):
+            nn.init.zeros_(module.bn2.weight)
     return ResNetReID(resnet, None, num_classes)
 
 
