@@ -76,14 +76,7 @@ class ComposedView:
     """A view through torchvision's transform classes, in the interface of ``TrainView``."""
 
     def __init__(self, view: TrainView) -> None:
-        self.pipeline = torchvision_pipeline(
-            view.height,
-            view.width,
-            prob=view.prob,
-            randaugment=view.randaugment is not None,
-            colorjitter=view.colorjitter is not None,
-            erasing=view.erasing is not None,
-        )
+        self.pipeline = torchvision_pipeline(view)
 
     def resize(self, img: object) -> object:
         return img  # every view resizes on its own

@@ -50,7 +50,8 @@ class TrainView:
     """One training view of a PIL image: [RandAugment] -> resize (bicubic) -> horizontal flip
     -> pad 10 (black) + random crop -> [ColorJitter] -> tensor -> normalise -> [RandomErasing],
     the bracketed steps each applied with probability ``prob`` and each switchable
-    (docs/reference.md §2.2-2.3, exact order). With all three off it is the weak view.
+    (docs/reference.md §2.2-2.3, exact order). With all three off it is the weak view (§2.2),
+    with all on the strong view (§2.3).
 
     It is :func:`torchvision_pipeline` (``Compose([RandomApply([RandAugment], p), Resize,
     RandomHorizontalFlip(0.5), Pad(10), RandomCrop, RandomApply([ColorJitter], p), PILToTensor,
@@ -112,44 +113,22 @@ class TrainView:
         return f"{type(self).__name__}({self.height}x{self.width}, prob={self.prob}, {'+'.join(steps) or 'weak'})"
 
 
-def torchvision_pipeline(
-    height: int,
-    width: int,
-    *,
-    prob: float = 0.5,
-    randaugment: bool = False,
-    colorjitter: bool = False,
-    erasing: bool = False,
-) -> T.Compose:
-    """The view :class:`TrainView` computes, as torchvision v2 classes in the reference's order:
-    its specification, which tests check it against bit for bit and benchmarks time it against."""
-    steps: list[Callable] = [T.RandomApply([RandAugment(RANDAUGMENT_N, RANDAUGMENT_M)], p=prob)] if randaugment else []
-    steps += [_resize(height, width), T.RandomHorizontalFlip(0.5), T.Pad(PAD, fill=0), T.RandomCrop((height, width))]
-    if colorjitter:
-        steps.append(T.RandomApply([T.ColorJitter(**COLOR_JITTER)], p=prob))
+def torchvision_pipeline(view: TrainView) -> T.Compose:
+    """``view`` as torchvision v2 transform classes in the reference's order: the specification
+    :class:`TrainView` is tested against bit for bit, and benchmarked against."""
+    steps: list[Callable] = [] if view.randaugment is None else [T.RandomApply([view.randaugment], p=view.prob)]
+    steps += [
+        _resize(view.height, view.width),
+        T.RandomHorizontalFlip(0.5),
+        T.Pad(PAD, fill=0),
+        T.RandomCrop((view.height, view.width)),
+    ]
+    if view.colorjitter is not None:
+        steps.append(T.RandomApply([view.colorjitter], p=view.prob))
     steps += _to_normalised_tensor()
-    if erasing:
-        steps.append(RandomErasing(probability=prob, mean=IMAGENET_MEAN))
+    if view.erasing is not None:
+        steps.append(view.erasing)
     return T.Compose(steps)
-
-
-def build_weak_transform(height: int, width: int) -> TrainView:
-    """Resize, flip, pad 10, random crop, to tensor, normalise (docs/reference.md §2.2)."""
-    return TrainView(height, width)
-
-
-def build_strong_transform(
-    height: int,
-    width: int,
-    *,
-    prob: float = 0.5,
-    randaugment: bool = True,
-    colorjitter: bool = True,
-    erasing: bool = True,
-) -> TrainView:
-    """The weak view plus RandAugment, ColorJitter and RandomErasing, each applied with
-    probability ``prob`` and each switchable (docs/reference.md §2.3)."""
-    return TrainView(height, width, prob=prob, randaugment=randaugment, colorjitter=colorjitter, erasing=erasing)
 
 
 def build_train_transforms(augment_cfg: Mapping[str, Any], height: int, width: int) -> tuple[TrainView, TrainView]:
@@ -163,7 +142,7 @@ def build_train_transforms(augment_cfg: Mapping[str, Any], height: int, width: i
     prob = float(augment_cfg["prob"])
     if not 0.0 <= prob <= 1.0:
         raise ConfigError(f"augment.prob={prob} is not a probability; use a value in [0, 1]")
-    strong = build_strong_transform(
+    strong = TrainView(
         height,
         width,
         prob=prob,
@@ -171,7 +150,7 @@ def build_train_transforms(augment_cfg: Mapping[str, Any], height: int, width: i
         colorjitter=bool(augment_cfg["colorjitter"]),
         erasing=bool(augment_cfg["erasing"]),
     )
-    return build_weak_transform(height, width), strong
+    return TrainView(height, width), strong
 
 
 def train_views(cfg: Mapping[str, Any]) -> tuple[TrainView, TrainView | None]:

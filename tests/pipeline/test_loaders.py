@@ -15,7 +15,7 @@ from bau.config import validate_run
 from bau.datasets.multisource import MultiSourceTrain, TrainItem
 from bau.errors import ConfigError, TrainingError
 from bau.pipeline.loaders import ImageDataset, IterLoader, TwoViewDataset, build_train_loader, read_rgb
-from bau.pipeline.transforms import TrainView, build_test_transform, build_weak_transform
+from bau.pipeline.transforms import TrainView, build_test_transform
 from tests.pipeline.helpers import write_images
 
 H, W = 32, 16
@@ -91,7 +91,7 @@ def test_two_view_dataset_decodes_once(train_set: MultiSourceTrain, monkeypatch:
 
 
 def test_two_view_dataset_without_strong_view(train_set: MultiSourceTrain) -> None:
-    dataset = TwoViewDataset(train_set.items, build_weak_transform(H, W), None)
+    dataset = TwoViewDataset(train_set.items, TrainView(H, W), None)
     x, pid, domain = dataset[25]
     assert x.shape == (3, H, W) and (pid, domain) == (9, 1)
 
@@ -150,7 +150,7 @@ def test_unreadable_image_names_the_file(train_set: MultiSourceTrain, tmp_path: 
     truncated.write_bytes(Path(train_set.items[0][0]).read_bytes()[:200])
     for bad in (broken, truncated):
         items = [(str(bad), 0, 0, 0)] * 2 + list(train_set.items[2:4])
-        dataset = TwoViewDataset(items, build_weak_transform(H, W), None)
+        dataset = TwoViewDataset(items, TrainView(H, W), None)
         loader = IterLoader(DataLoader(dataset, batch_size=2, num_workers=workers))
         with pytest.raises(TrainingError, match=str(bad)):
             loader.next()
