@@ -52,6 +52,7 @@ LOSSES = "losses.jsonl"
 EVALS = "evals.jsonl"
 FINAL = "final.json"
 CHECKPOINTS = "checkpoints"
+FINAL_EVALUATION = "final_evaluation"
 LAST_CHECKPOINT = "last.pth"
 SOURCE_FEATURES = "features"
 #: `bau evaluate` outputs, in the evaluation folder.
@@ -231,13 +232,30 @@ class RunDir:
     def epoch_checkpoint(self, epoch: int) -> Path:
         return self.checkpoints / epoch_checkpoint_name(epoch)
 
+    @property
+    def final_evaluation(self) -> Path:
+        """The trainer's evaluation of its last epoch, one ``<target>.json`` (how it evaluated,
+        and the metrics) and ``<target>.npz`` (features) per target: what ``bau evaluate``
+        would compute for that checkpoint and those options, so it reuses them."""
+        return self.root / FINAL_EVALUATION
+
+    def final_metrics(self, dataset: str) -> Path:
+        return self.final_evaluation / f"{dataset}.json"
+
+    def final_features(self, dataset: str) -> Path:
+        return self.final_evaluation / f"{dataset}.npz"
+
     def training_outputs(self) -> list[Path]:
         """What training writes besides config.yaml: stale once the configuration changes."""
-        return [self.checkpoints, self.final, self.losses, self.evals, self.log]
+        return [self.checkpoints, self.final, self.losses, self.evals, self.log, self.final_evaluation]
 
     def selected_checkpoint(self, selection: str, dataset: str) -> Path:
         """The checkpoint that ``selection`` (``last`` or ``best_of_eval``) names for
         ``dataset`` in final.json (written last by `bau train`)."""
+        return self.selected(selection, dataset)[0]
+
+    def selected(self, selection: str, dataset: str) -> tuple[Path, int]:
+        """``(checkpoint, its epoch)`` of :meth:`selected_checkpoint`."""
         if not self.final.is_file():
             raise TrainingError(
                 f"{self.final} is missing: the run in {self.root} is not complete (bau train writes {FINAL} "
@@ -246,9 +264,12 @@ class RunDir:
         final = json.loads(self.final.read_text())
         targets = final.get("targets", {})
         if dataset in targets:
-            checkpoint = self.root / targets[dataset][selection]["checkpoint"]
+            checkpoint, epoch = (
+                self.root / targets[dataset][selection]["checkpoint"],
+                targets[dataset][selection]["epoch"],
+            )
         elif selection == "last":
-            checkpoint = self.epoch_checkpoint(final["epochs"])
+            checkpoint, epoch = self.epoch_checkpoint(final["epochs"]), final["epochs"]
         else:
             raise BauError(
                 f"{self.final}: the run was not evaluated on {dataset} during training (its targets: "
@@ -256,7 +277,7 @@ class RunDir:
             )
         if not checkpoint.is_file():
             raise TrainingError(f"{checkpoint} (named by {self.final}, selection {selection}) does not exist")
-        return checkpoint
+        return checkpoint, int(epoch)
 
 
 # ----------------------------------------------------------------- results folder

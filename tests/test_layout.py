@@ -83,7 +83,10 @@ def test_the_trainer_uses_the_layout_run_folder(tmp_path):
         "losses.jsonl",
         "evals.jsonl",
         "log.txt",
+        "final_evaluation",
     }
+    assert run.final_metrics("grid") == tmp_path / "final_evaluation" / "grid.json"
+    assert run.final_features("grid") == tmp_path / "final_evaluation" / "grid.npz"
 
 
 def test_alternatives_match_exactly_one_name():

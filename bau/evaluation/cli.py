@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bau.errors import BauError, TrainingError
-from bau.io import write_json
+from bau.evaluation.options import EvalOptions
+from bau.io import atomic_open, read_json, read_yaml, write_json
 from bau.layout import RunDir
 
 log = logging.getLogger(__name__)
@@ -54,7 +57,16 @@ def main(args: argparse.Namespace) -> int:
     if args.run is not None:
         if args.selection is None:
             raise BauError("--run needs --selection last or --selection best_of_eval")
-        checkpoint, selection = RunDir(args.run).selected_checkpoint(args.selection, args.dataset), args.selection
+        checkpoint, epoch = RunDir(args.run).selected(args.selection, args.dataset)
+        selection = args.selection
+        reused = reuse_final_evaluation(args, epoch)
+        if reused is not None:
+            metrics, saved = reused, {"epoch": epoch}
+            write_result(args, metrics, checkpoint, selection, saved)
+            log.info(
+                "reused the run's own evaluation of epoch %d (%s)", epoch, RunDir(args.run).final_metrics(args.dataset)
+            )
+            return 0
     else:
         if args.selection is not None:
             raise BauError("--selection goes with --run; with --checkpoint the file itself is evaluated")
@@ -64,6 +76,15 @@ def main(args: argparse.Namespace) -> int:
     # Before torch initialises CUDA: CUDA_VISIBLE_DEVICES must name the leased GPU only.
     with lease_for_device(args.device):
         metrics, saved = evaluate_checkpoint(checkpoint, args)
+    write_result(args, metrics, checkpoint, selection, saved)
+    return 0
+
+
+def write_result(
+    args: argparse.Namespace, metrics: dict[str, Any], checkpoint: Path, selection: str, saved: dict[str, Any]
+) -> None:
+    """metrics.json: the evaluation and which checkpoint (selection, epoch) it is of."""
+    metrics = dict(metrics)
     result = {
         "dataset": metrics.pop("dataset"),
         "checkpoint": str(checkpoint),
@@ -78,21 +99,11 @@ def main(args: argparse.Namespace) -> int:
         + "  ".join(f"{name} {100 * s['mean']:.1f}% (std {100 * s['std']:.1f})" for name, s in summary.items())
     )
     log.info("metrics written to %s", args.out)
-    return 0
 
 
-def evaluate_checkpoint(checkpoint: Path, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(metrics, checkpoint dict)`` of ``checkpoint`` on ``args.dataset``."""
-    from bau.config import fill_defaults
-    from bau.devices import resolve_device
-    from bau.evaluation.evaluate import EvalOptions, evaluate_model
-    from bau.models import load_model
-
-    device = resolve_device(args.device)
-    model, saved = load_model(checkpoint, device=device, num_classes=0)
-    # Schema defaults complete the config of a checkpoint written without one.
-    run_config = fill_defaults(saved.get("config") or {})
-    config = saved["model_config"]
+def evaluation_options(run_config: dict[str, Any], args: argparse.Namespace) -> EvalOptions:
+    """How ``args`` evaluate a checkpoint of ``run_config``: the run's own settings, with the
+    options given on the command line in their place."""
     given = {
         "split_seed": args.split_seed,
         "splits_dir": args.splits_dir,
@@ -104,12 +115,58 @@ def evaluate_checkpoint(checkpoint: Path, args: argparse.Namespace) -> tuple[dic
         "amp": args.amp,
         "viper_both_directions": args.viper_both_directions,
     }
-    options = EvalOptions.from_run_config(
-        run_config,
-        height=config["height"],
-        width=config["width"],
-        **{name: value for name, value in given.items() if value is not None},
+    return EvalOptions.from_run_config(
+        run_config, **{name: value for name, value in given.items() if value is not None}
     )
+
+
+def reuse_final_evaluation(args: argparse.Namespace, epoch: int) -> dict[str, Any] | None:
+    """The metrics of the trainer's own evaluation of its last epoch (``RunDir.final_evaluation``)
+    when it is the evaluation ``args`` ask for: the same checkpoint (epoch), data root, device
+    (``--device cpu`` or ``cuda``, named as the trainer's device type; ``auto`` is not
+    resolved, which would import torch) and options. Its features are copied to
+    ``--save-features``. None otherwise: then the checkpoint is evaluated.
+
+    The trainer's model extracted in its training memory format (channels_last under bf16),
+    a loaded checkpoint in the default one, so the two agree to float rounding, not bit for bit.
+    """
+    from bau.config import fill_defaults
+
+    run = RunDir(args.run)
+    stored_path, features = run.final_metrics(args.dataset), run.final_features(args.dataset)
+    if not stored_path.is_file() or not run.config.is_file():
+        return None
+    stored = read_json(stored_path)
+    options = evaluation_options(fill_defaults(read_yaml(run.config)), args)
+    same = (
+        stored.get("epoch") == epoch
+        and stored.get("device") == args.device.split(":")[0]
+        and stored.get("data_root") == str(Path(args.data_root).resolve())
+        and stored.get("options") == options.key()
+    )
+    if not same:
+        return None
+    if args.save_features is not None:
+        if not features.is_file():
+            return None
+        with open(features, "rb") as source, atomic_open(args.save_features, "wb") as target:
+            shutil.copyfileobj(source, target)
+    return stored["metrics"]
+
+
+def evaluate_checkpoint(checkpoint: Path, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(metrics, checkpoint dict)`` of ``checkpoint`` on ``args.dataset``."""
+    from bau.config import fill_defaults
+    from bau.devices import resolve_device
+    from bau.evaluation.evaluate import evaluate_model
+    from bau.models import load_model
+
+    device = resolve_device(args.device)
+    model, saved = load_model(checkpoint, device=device, num_classes=0)
+    # Schema defaults complete the config of a checkpoint written without one.
+    run_config = fill_defaults(saved.get("config") or {})
+    config = saved["model_config"]
+    options = replace(evaluation_options(run_config, args), height=config["height"], width=config["width"])
     metrics = evaluate_model(
         model, args.dataset, args.data_root, options, device=device, save_features=args.save_features
     )

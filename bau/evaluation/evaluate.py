@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from bau.datasets import ReIDDataset, create_datasets, directions, num_splits
 from bau.devices import resolve_device
 from bau.errors import ConfigError, DatasetError
 from bau.evaluation.features import extract_features
+from bau.evaluation.options import EvalOptions
 from bau.io import atomic_open
 from bau.layout import SYNTHETIC_MARKER
 from bau.metrics import evaluate_rank
@@ -32,45 +31,6 @@ log = logging.getLogger(__name__)
 #: Summary metrics: name -> 0-based CMC index (None: not a CMC value). The one list of the
 #: metrics recorded per evaluation: the trainer's evals.jsonl and final.json use it too.
 SUMMARY_METRICS = {"mAP": None, "mINP": None, "rank1": 0, "rank5": 4, "rank10": 9}
-
-
-@dataclass(frozen=True)
-class EvalOptions:
-    """How a model is evaluated on a target: a run's ``eval`` settings and image size.
-
-    ``amp``: fp16 autocast during extraction (off by default: fp32, as the reference).
-    """
-
-    height: int = 256
-    width: int = 128
-    split_seed: int = 1
-    splits_dir: str | os.PathLike | None = None
-    batch_size: int = 256
-    flip: bool = False
-    rerank: bool = False
-    max_rank: int = 50
-    workers: int = 0
-    amp: bool = False
-    viper_both_directions: bool = False
-
-    @classmethod
-    def from_run_config(cls, cfg: Mapping[str, Any], **overrides: Any) -> EvalOptions:
-        """The options a resolved run config evaluates with; ``overrides`` replace single fields."""
-        data, ev, model = cfg["data"], cfg["eval"], cfg["model"]
-        options = cls(
-            height=model["height"],
-            width=model["width"],
-            split_seed=data["split_seed"],
-            splits_dir=data["splits_dir"],
-            batch_size=ev["batch_size"],
-            flip=ev["flip"],
-            rerank=ev["rerank"],
-            max_rank=ev["max_rank"],
-            workers=data["workers"],
-            amp=ev["amp"],
-            viper_both_directions=ev["viper_both_directions"],
-        )
-        return replace(options, **overrides)
 
 
 def evaluate_model(

@@ -113,7 +113,11 @@ def _held_message(path: Path, holder: list[str]) -> str:
 
 def _remove_stale_temps(dirs: RunDir) -> None:
     names = [p.name for p in (dirs.config, dirs.losses, dirs.evals, dirs.final)]
-    removed = remove_stale_temps(dirs.root, names) + remove_stale_temps(dirs.checkpoints)
+    removed = [
+        *remove_stale_temps(dirs.root, names),
+        *remove_stale_temps(dirs.checkpoints),
+        *remove_stale_temps(dirs.final_evaluation),
+    ]
     if removed:
         log.info(
             "removed %d temporary files of an interrupted run: %s", len(removed), ", ".join(p.name for p in removed)

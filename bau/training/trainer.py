@@ -350,8 +350,21 @@ class Trainer:
 
     def evaluate_targets(self, epoch: int) -> None:
         options = EvalOptions.from_run_config(self.cfg)
+        final = epoch == self.epochs
         for target in self.cfg["data"]["targets"]:
-            metrics = evaluate_model(self.model, target, self.cfg["data"]["root"], options, device=self.device)
+            features = self.dirs.final_features(target) if final else None
+            metrics = evaluate_model(
+                self.model, target, self.cfg["data"]["root"], options, device=self.device, save_features=features
+            )
+            if final:  # bau evaluate --run reuses it (bau.evaluation.cli.reuse_final_evaluation)
+                record = {
+                    "epoch": epoch,
+                    "device": self.device.type,
+                    "data_root": str(Path(self.cfg["data"]["root"]).resolve()),
+                    "options": options.key(),
+                    "metrics": metrics,
+                }
+                write_json(self.dirs.final_metrics(target), record)
             summary = {name: float(metrics["summary"][name]["mean"]) for name in SUMMARY_METRICS}
             self.evals_log.append({"epoch": epoch, "dataset": target, **summary})
             shown = " ".join(f"{name} {100 * value:.1f}%" for name, value in summary.items())

@@ -34,7 +34,10 @@ def test_chunks_reused_or_not_give_the_rows_of_the_full_matrix():
     q, g = features(23, seed=3), features(40, seed=4)
     full = squared_euclidean(q, g)
     fresh = list(squared_euclidean_chunks(q, g, 5))
-    assert torch.equal(torch.cat(fresh), full)
+    # The product of 5 rows may take another BLAS kernel than that of 23 (it does on AVX2-only
+    # CPUs): equal to float32 rounding, not always bit for bit.
+    torch.testing.assert_close(torch.cat(fresh), full, rtol=1e-6, atol=1e-5)
+    assert torch.equal(torch.cat(list(squared_euclidean_chunks(q, g, len(q)))), full)
     reused = [chunk.clone() for chunk in squared_euclidean_chunks(q, g, 5, reuse=True)]
-    assert torch.equal(torch.cat(reused), full)
+    assert torch.equal(torch.cat(reused), torch.cat(fresh))  # same shapes, same kernel
     assert [len(c) for c in reused] == [5, 5, 5, 5, 3]
