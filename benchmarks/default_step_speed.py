@@ -6,12 +6,12 @@ augmentations, collate) and :meth:`bau.training.trainer.Trainer.train_step` (for
 views, losses, backward, Adam, memory update). Two trainers are built from the same resolved
 run config (``config/config.yaml``, ``--resolve``, on the ``bau synth`` data of ``--data``):
 
-* ``before``: the old path: fp32 (``train.amp: off``), Adam's per-parameter loop (torch's
+* ``before``: the old path: fp32 (``train.amp: off``) in NCHW, Adam's per-parameter loop (torch's
   CPU default), every image decoded at every draw, each view through torchvision's v2
   transform classes (:func:`bau.pipeline.transforms.torchvision_pipeline`, resizing per view),
   glibc malloc's default thresholds;
-* ``after``: ``train.amp: bf16`` (bf16 autocast with channels_last where the CPU has AMX;
-  fp32 otherwise, as the trainer decides), fused Adam, decoded-image cache (decoded and resized
+* ``after``: ``train.amp: bf16`` (bf16 autocast where the CPU has AMX; fp32 otherwise, as
+  the trainer decides), channels_last, fused Adam, decoded-image cache (decoded and resized
   once), the views written out (:class:`bau.pipeline.transforms.TrainView`, the same tensors
   bit for bit), freed memory kept for reuse (:func:`bau.devices.keep_freed_memory`).
 
@@ -30,7 +30,7 @@ The last part times the official step against ours (``train_step_speed.py``: Res
 precision with fused Adam (``--no-official`` skips it).
 
     bau synth --out /tmp/stepdata --scale tiny
-    python benchmarks/default_step_speed.py --data /tmp/stepdata [--arch resnet18_half] [--iters 20]
+    python benchmarks/default_step_speed.py --data /tmp/stepdata [--arch resnet18_tiny] [--iters 20]
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ class Variant:
         cfg["train"]["device"] = "cpu"
         t = Trainer(cfg, folder / name)
         t.setup_device()
+        if not after:
+            t.memory_format = torch.preserve_format  # NCHW
         t.setup_data()
         if not after:
             t.loader = build_train_loader(t.train_set, t.cfg, t.cfg["seed"], cache_bytes=0)
@@ -124,6 +126,7 @@ class Variant:
     def info(self) -> dict:
         return {
             "precision": self.precision,
+            "memory format": "channels_last" if self.trainer.memory_format == torch.channels_last else "NCHW",
             "fused": bool(self.trainer.optimizer.defaults.get("fused")),
             "cache": self.dataset.cache is not None,
             "malloc": getattr(self.trainer, "kept_freed_memory", False),
@@ -302,7 +305,7 @@ def main() -> None:
     parser.add_argument("--config", default="config/config.yaml")
     parser.add_argument("--resolve", default="protocol2/cuhk03/bau/1", help="PROTOCOL/RUN/METHOD[/SEED]")
     parser.add_argument("--data", default="/tmp/stepdata", help="a `bau synth --scale tiny` folder")
-    parser.add_argument("--arch", default="resnet18_half")
+    parser.add_argument("--arch", default="resnet18_tiny")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iters", type=int, default=20)
@@ -331,7 +334,7 @@ def main() -> None:
         )
         for name, info in infos.items():
             print(
-                f"  {name}: precision {info['precision']}, Adam fused={info['fused']}, decoded-image cache "
+                f"  {name}: precision {info['precision']}, {info['memory format']}, Adam fused={info['fused']}, decoded-image cache "
                 f"{'on' if info['cache'] else 'off'}, malloc keeps freed memory {'yes' if info['malloc'] else 'no'}"
             )
         fills = {v.name: v.fill_cache() for v in variants}

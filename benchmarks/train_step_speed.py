@@ -84,7 +84,8 @@ def build(
     amp: str = "off",
 ) -> Setup:
     """A fresh model (random weights) and batch for timing steps; ``amp``: off, fp16 (CUDA) or
-    bf16 (CUDA, or a CPU with AMX: then channels_last, as the trainer does)."""
+    bf16 (CUDA, or a CPU with AMX: then channels_last; the trainer takes channels_last on
+    every CPU, this fp32 variant keeps the official NCHW)."""
     torch.manual_seed(0)
     dev = torch.device(device)
     model = create_model(arch, num_classes, pretrained="none", height=height, width=width).to(dev).train()

@@ -127,7 +127,7 @@ def reuse_final_evaluation(args: argparse.Namespace, epoch: int) -> dict[str, An
     resolved, which would import torch) and options. Its features are copied to
     ``--save-features``. None otherwise: then the checkpoint is evaluated.
 
-    The trainer's model extracted in its training memory format (channels_last under bf16),
+    The trainer's model extracted in its training memory format (channels_last on the CPU),
     a loaded checkpoint in the default one, so the two agree to float rounding, not bit for bit.
     """
     from bau.config import fill_defaults

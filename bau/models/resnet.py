@@ -139,11 +139,14 @@ def resnet18_half(num_classes: int, *, height: int = 256, width: int = 128) -> R
 
 
 @register_model
-def resnet18_quarter(num_classes: int, *, height: int = 256, width: int = 128) -> ResNetReID:
-    """ResNet-18 at quarter width (stem and stages 16-32-64-128, 128-d features), same structure.
+def resnet18_tiny(num_classes: int, *, height: int = 256, width: int = 128) -> ResNetReID:
+    """ResNet-18 with stem and stages 16-32-64-64 (64-d features), same structure.
 
-    The default configuration's model: trained from scratch at 64x32 on two CPU cores, a BAU
-    step (two views of 32 images) costs about a third of :func:`resnet18_half`'s, so every run
-    of the default benchmark trains to a plateau within its budget. No ImageNet weights.
+    The default configuration's model, trained from scratch at 64x32 on two CPU cores. Its
+    first three stages are at quarter width; the last, which at last stride 1 holds half of a
+    quarter-width ResNet-18's convolution FLOPs, stays at 64 channels: a BAU step then costs
+    0.8 of the quarter-width one (0.097 vs 0.123 s per iteration on an AVX2 core), and on
+    Protocol-2's C3 target it learned as well (cross-entropy 5.46 -> 2.60 vs 5.50 -> 2.50 in 600
+    iterations; mAP 21.5 vs 18.3, one seed). No ImageNet weights.
     """
-    return _slim_resnet18((16, 32, 64, 128), num_classes)
+    return _slim_resnet18((16, 32, 64, 64), num_classes)

@@ -159,10 +159,9 @@ class Trainer:
         else:
             self.kept_freed_memory = keep_freed_memory()
         self.amp_dtype = amp_dtype(self.device, train["amp"])
-        # oneDNN's bf16 kernels run fastest on NHWC; in fp32 NCHW is as fast or faster.
-        self.memory_format = (
-            torch.channels_last if self.device.type == "cpu" and self.amp_dtype is not None else torch.preserve_format
-        )
+        # oneDNN's CPU convolutions run fastest on NHWC: in bf16 on AMX, and in fp32 on an
+        # AVX2-only CPU (a quarter-width ResNet-18 at 64x32, forward + backward: 15 % less CPU time).
+        self.memory_format = torch.channels_last if self.device.type == "cpu" else torch.preserve_format
         # Loss scaling only for fp16 (bf16 has fp32's exponent range).
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
 
@@ -173,7 +172,7 @@ class Trainer:
         elif self.device.type == "cpu" and train["amp"] == "bf16":
             native = cpu_native_bf16()
             if native == "AMX":
-                log.info("train.amp=bf16: bf16 autocast on the CPU (AMX), channels_last")
+                log.info("train.amp=bf16: bf16 autocast on the CPU (AMX)")
             else:
                 log.info(
                     "train.amp=bf16: this CPU has no AMX (native bf16: %s), where bf16 is slower than fp32; "

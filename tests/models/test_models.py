@@ -122,7 +122,7 @@ def test_resnet18_structure():
 
 
 @pytest.mark.parametrize(
-    ("arch", "widths"), [("resnet18_half", (32, 64, 128, 256)), ("resnet18_quarter", (16, 32, 64, 128))]
+    ("arch", "widths"), [("resnet18_half", (32, 64, 128, 256)), ("resnet18_tiny", (16, 32, 64, 64))]
 )
 def test_slim_resnet18_structure_and_no_imagenet_weights(arch: str, widths: tuple[int, ...]) -> None:
     model = create_model(arch, 3, height=32, width=16).train()
@@ -186,14 +186,14 @@ def test_vitbase_needs_multiples_of_16():
 def test_unknown_arch():
     with pytest.raises(
         ConfigError,
-        match=r"unknown architecture 'resnet101'; choose one of mobilenetv2, resnet18, resnet18_half, resnet18_quarter, resnet50, vitbase, vittiny",
+        match=r"unknown architecture 'resnet101'; choose one of mobilenetv2, resnet18, resnet18_half, resnet18_tiny, resnet50, vitbase, vittiny",
     ):
         create_model("resnet101", 3)
     assert list_models() == [
         "mobilenetv2",
         "resnet18",
         "resnet18_half",
-        "resnet18_quarter",
+        "resnet18_tiny",
         "resnet50",
         "vitbase",
         "vittiny",
