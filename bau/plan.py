@@ -552,9 +552,16 @@ class Plan:
             f"{method_label(run.method)}, seed {run.seed}"
         )
 
+    def table_title(self, table: str) -> str:
+        """The table's ``title``, else its protocol's name (figure titles)."""
+        spec = self.tables[table]
+        return spec.get("title") or f"{protocol_label(spec['protocol'])}, table {table}"
+
     def align_uniform_title(self, table: str) -> str:
-        protocol = protocol_label(self.tables[table]["protocol"])
-        return f"Alignment and uniformity of the target features\n{protocol}, table {table}"
+        return f"Alignment and uniformity of the target features\n{self.table_title(table)}"
+
+    def cmc_title(self, table: str) -> str:
+        return f"CMC curves\n{self.table_title(table)}"
 
     def selected_checkpoint(self, run: RunKey) -> str:
         """The checkpoint the config's `selection` names for the run's first target, from its

@@ -11,15 +11,27 @@ import pytest
 from bau.errors import ConfigError
 from bau.layout import EvalKey, RunKey
 from bau.plan import Plan
-from tests.fixtures.configs import REPO, shipped_config
+from tests.fixtures.configs import REPO, WHOLE_DEFAULT, shipped_config
 
 
 @pytest.fixture(scope="module")
 def plan() -> Plan:
-    return Plan(shipped_config(), source="config/config.yaml")
+    """The default run with its other tables (config/other_tables.yaml)."""
+    return Plan(shipped_config(*WHOLE_DEFAULT), source="config/config.yaml + config/other_tables.yaml")
 
 
-def test_default_configuration(plan):
+def test_default_configuration_runs_the_claims_with_three_seeds():
+    # protocol2: 3 runs x 2 methods x 3 seeds; ablation_loss: align and align_uniform x 3
+    # seeds (its bau and baseline are protocol2's cuhk03 runs).
+    plan = Plan(shipped_config(), source="config/config.yaml")
+    assert list(plan.tables) == ["protocol2", "ablation_loss"]
+    assert len(plan.runs) == len(plan.evaluations) == 18 + 6
+    assert {run.protocol for run in plan.runs} == {"protocol2", "ablation_loss"}
+    assert {run.seed for run in plan.runs} == {"1", "2", "3"}
+    assert len(plan.table_outputs) == 2 * 3
+
+
+def test_whole_default_configuration(plan):
     # protocol1: 1 run x bau, 4 targets; protocol2: 3 runs x 2 methods x 3 seeds; protocol3:
     # 3 x bau; ablation_loss: align and align_uniform x 3 seeds (its bau and baseline are
     # protocol2's cuhk03 runs); ablation: 5 methods (its bau is protocol2's, seed 1).
@@ -83,7 +95,8 @@ def test_gpu_policy():
 
 def test_titles(plan):
     assert plan.tsne_title(RunKey("protocol2", "cuhk03", "bau", "1")).endswith(", run cuhk03, BAU, seed 1")
-    assert plan.align_uniform_title("ablation_loss").endswith("table ablation_loss")
+    assert plan.align_uniform_title("ablation_loss").endswith("\nAblation of the losses (paper Table 5)")
+    assert plan.cmc_title("protocol2") == "CMC curves\nProtocol-2, table protocol2"
 
 
 def test_checkpoint_of_an_unfinished_run_is_deferred(plan, tmp_path, monkeypatch):
@@ -95,7 +108,7 @@ def test_checkpoint_of_an_unfinished_run_is_deferred(plan, tmp_path, monkeypatch
 
 
 def test_seeds_multiply_runs_and_evaluations_but_not_figures(plan):
-    config = shipped_config()
+    config = shipped_config(*WHOLE_DEFAULT)
     for protocol in config["protocols"].values():
         protocol.pop("seeds", None)
     config["seeds"] = [3, 1]

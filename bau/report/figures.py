@@ -52,9 +52,17 @@ def _method_labels(args: argparse.Namespace) -> list[str]:
     return [names.method_label(ResultPath.of(path).method) for path in args.inputs]
 
 
-def _panel_title(dataset: str, protocol: str, several_protocols: bool) -> str:
-    title = names.dataset_label(dataset)
-    return f"{title} ({names.protocol_label(protocol)})" if several_protocols else title
+def _panels(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``(panel, label)`` per input: a panel per target dataset, whatever protocol folder its
+    evaluation is in (a table's run shared with another protocol is evaluated there, and
+    belongs beside the table's own). Labels that would repeat within a panel name their
+    protocol."""
+    where = [ResultPath.of(p) for p in args.inputs]
+    panels = [names.dataset_label(w.target) for w in where]
+    labels = _method_labels(args)
+    if len(set(zip(panels, labels))) < len(labels):
+        labels = [f"{label} ({names.protocol_label(w.protocol)})" for label, w in zip(labels, where)]
+    return list(zip(panels, labels))
 
 
 def loss_curves(args: argparse.Namespace) -> Figure:
@@ -74,15 +82,14 @@ def loss_curves(args: argparse.Namespace) -> Figure:
 def cmc(args: argparse.Namespace) -> Figure:
     from bau.report.curves import plot_cmc
 
-    where = [ResultPath.of(p) for p in args.inputs]
-    several = len({w.protocol for w in where}) > 1
     curves = []
-    for path, label, place in zip(args.inputs, _method_labels(args), where):
+    for path, (panel, label) in zip(args.inputs, _panels(args)):
         metrics = load_metrics(path, required=[("cmc",), ("dataset",)])
         if metrics is None:
             raise BauError(f"metrics file {path} does not exist; evaluate first (bau evaluate ... --out {path})")
-        curves.append((_panel_title(metrics["dataset"], place.protocol, several), label, metrics))
-    title = args.title or (f"CMC curves, {names.protocol_label(where[0].protocol)}" if not several else None)
+        curves.append((panel, label, metrics))
+    protocols = {ResultPath.of(p).protocol for p in args.inputs}
+    title = args.title or (f"CMC curves, {names.protocol_label(protocols.pop())}" if len(protocols) == 1 else None)
     return plot_cmc(curves, max_rank=args.max_rank, title=title)
 
 
@@ -90,14 +97,11 @@ def align_uniform(args: argparse.Namespace) -> Figure:
     from bau.report.embedding_metrics import target_alignment_uniformity
     from bau.report.embedding_plots import AlignUniformPoint, plot_align_uniform
 
-    where = [ResultPath.of(p) for p in args.inputs]
-    several = len({w.protocol for w in where}) > 1
     points = []
-    for path, label, place in zip(args.inputs, _method_labels(args), where):
+    for path, (panel, label) in zip(args.inputs, _panels(args)):
         features = load_features(path, required=("feats", "pids", "is_query"))
         align, uniform = target_alignment_uniformity(features, max_points=args.max_points, seed=args.seed)
         log.info("%s: align %.4f, uniform %.4f", path, align, uniform)
-        panel = _panel_title(place.target, place.protocol, several)
         points.append(AlignUniformPoint(panel, label, align, uniform, _metrics_note(path)))
     if len({p.label for p in points}) == 1 < len(points):
         # one method on several targets: one panel, a point per target

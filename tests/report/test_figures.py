@@ -193,3 +193,22 @@ def test_methods_keep_their_colour_across_figures():
     # a label without a colour of its own takes the first free one
     assert label_colours(["my variant", "BAU"]) == {"my variant": orange, "BAU": blue}
     assert len(set(label_colours([f"run {i}" for i in range(12)]).values())) == 12
+
+
+def test_a_tables_shared_runs_share_its_panels():
+    # The loss ablation's BAU and baseline are Protocol-2's runs, evaluated in its folders:
+    # one CUHK03 panel for the four methods, not one per protocol folder.
+    from argparse import Namespace
+
+    from bau.report.figures import _panels
+
+    paths = [
+        f"results/{p}/cuhk03/{m}/seed1/metrics.json" for p, m in (("protocol2", "baseline"), ("ablation_loss", "align"))
+    ]
+    assert _panels(Namespace(inputs=paths, labels=None)) == [("CUHK03-NP", "Baseline"), ("CUHK03-NP", "+ Align")]
+    # The same method of two protocols on one target: the labels say which is which.
+    paths = [f"results/{p}/cuhk03/bau/seed1/metrics.json" for p in ("protocol2", "protocol3")]
+    assert _panels(Namespace(inputs=paths, labels=None)) == [
+        ("CUHK03-NP", "BAU (Protocol-2)"),
+        ("CUHK03-NP", "BAU (Protocol-3)"),
+    ]

@@ -29,6 +29,7 @@ from snakemake_interface_logger_plugins.common import LogEvent
 REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 DEFAULT_CONFIG = REPO / "config" / "config.yaml"
+OTHER_TABLES = REPO / "config" / "other_tables.yaml"
 PAPER_CONFIG = REPO / "config" / "paper.yaml"
 
 

@@ -7,17 +7,43 @@ import copy
 
 import pytest
 import yaml
+from snakemake.utils import update_config
 
 from bau.config import config_hash, fill_defaults, load_schema, resolve_run
-from tests.workflow.helpers import DEFAULT_CONFIG, PAPER_CONFIG, dry_run, write_config
+from tests.workflow.helpers import DEFAULT_CONFIG, OTHER_TABLES, PAPER_CONFIG, dry_run, write_config
 
 
 def _load(path):
     return yaml.safe_load(path.read_text())
 
 
-def test_default_config_plans_the_whole_synthetic_benchmark(workdir):
+def test_default_config_plans_the_claims_with_three_seeds(workdir):
     plan = dry_run(workdir, ["all_tables"])
+    # protocol2: 3 runs x 2 methods x 3 seeds; ablation_loss (protocol2's cuhk03 run): 2
+    # methods of its own x 3 seeds (bau and baseline are protocol2's runs).
+    assert plan.counts == {
+        "synth": 1,
+        "verify": 4,  # the folders of market1501, msmt17, cuhk03, cuhksysu
+        "run_config": 18 + 6,
+        "train": 18 + 6,
+        "evaluate": 18 + 6,
+        "settings": 1,
+        "table_protocol": 1,
+        "table_ablation": 1,
+        "figure_loss_curves": 3 + 1,
+        "figure_cmc": 2,
+        "figure_align_uniform": 2,
+        "figure_tsne": 2,
+        "figure_retrieval": 3,
+        "source_features": 2 * 3,
+        "all_tables": 1,
+    }
+    assert plan.rules() == plan.counts
+    assert "splits" not in plan.counts  # no small dataset is read
+
+
+def test_other_tables_complete_the_synthetic_benchmark(workdir):
+    plan = dry_run(workdir, ["all_tables"], configfiles=[DEFAULT_CONFIG, OTHER_TABLES])
     # protocol1: 1 run x 1 method, 4 targets; protocol2: 3 runs x 2 methods x 3 seeds;
     # protocol3: 3 x 1; ablation_loss (protocol2's cuhk03 run): 2 methods of its own x 3 seeds
     # (bau and baseline are protocol2's runs); ablation: 5 methods of its own (bau: protocol2's).
@@ -130,7 +156,7 @@ def test_protocol_target_builds_only_that_protocol(workdir):
 
 
 def test_protocol1_trains_once_and_evaluates_four_targets(workdir):
-    plan = dry_run(workdir, ["protocol1"])
+    plan = dry_run(workdir, ["protocol1"], configfiles=[DEFAULT_CONFIG, OTHER_TABLES])
     assert [(j.wildcards["run"], j.wildcards["method"]) for j in plan.of("train")] == [("all", "bau")]
     assert sorted(j.wildcards["target"] for j in plan.of("evaluate")) == ["grid", "ilids", "prid", "viper"]
     assert plan.counts["splits"] == 4
@@ -144,6 +170,7 @@ def test_single_target_by_path(workdir):
 
 def test_seeds_multiply_training_and_evaluation_only(workdir):
     config = _load(DEFAULT_CONFIG)
+    update_config(config, _load(OTHER_TABLES))
     config["seeds"] = [1, 2, 3]
     config["protocols"]["protocol3"]["seeds"] = [7]
     plan = dry_run(workdir, ["all_tables"], configfiles=[write_config(workdir / "config" / "seeds.yaml", config)])

@@ -40,7 +40,7 @@ def test_every_shell_command_keeps_paths_whole(tmp_path):
     result = snakemake_cli(workdir, "-n", "-p", "--cores", "2", "all_tables", f"--configfile={path}", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     commands = [c for c in _shell_commands(result.stdout) if c != "None"]
-    assert len(commands) == 172 - 1 - 33 - 1  # every job but the Python steps (settings, run_config) and all_tables
+    assert len(commands) == 100 - 1 - 24 - 1  # every job but the Python steps (settings, run_config) and all_tables
     for command in commands:
         words = shlex.split(command)
         assert words[0] == "bau", command

@@ -201,6 +201,10 @@ def align_uniform_title(wildcards):
     return PLAN.align_uniform_title(wildcards.table)
 
 
+def cmc_title(wildcards):
+    return PLAN.cmc_title(wildcards.table)
+
+
 def analysis_inputs(wildcards):
     """The metrics, features or source features of an analysis figure's sweep points."""
     return PLAN.analysis_inputs(wildcards.analysis)

@@ -102,8 +102,10 @@ rule figure_cmc:
         LAYOUT.benchmark("figure", "cmc", "{table}")
     conda:
         "../envs/bau.yaml"
+    params:
+        title=cmc_title,
     shell:
-        "bau figure cmc --inputs {input.metrics:q} --out {output.png:q} > {log:q} 2>&1"
+        "bau figure cmc --inputs {input.metrics:q} --title {params.title:q} --out {output.png:q} > {log:q} 2>&1"
 
 
 rule figure_align_uniform:
