@@ -232,8 +232,9 @@ class Plan:
 
         A value whose resolved run configuration equals that of a run the workflow trains
         anyway (a method of the protocol: the base run at its own value, or another method
-        that is the same variant) or of an earlier sweep's value is that run: it is trained
-        and evaluated once.
+        that is the same variant), of the sweep's base run (its method in its own folder,
+        also when no table trains it) or of an earlier sweep's value is that run: it is
+        trained and evaluated once.
         """
         if self._points is None:
             # The runs the protocols train, by resolved configuration (one per configuration:
@@ -242,6 +243,9 @@ class Plan:
             self._points = {}
             for name, spec in self.sweeps.items():
                 points = []
+                for seed in self.seeds_of(spec["protocol"]):
+                    base = RunKey(spec["protocol"], spec["run"], spec["method"], seed)
+                    known.setdefault(self.run_hash(base), base)
                 for index, value in enumerate(spec["values"]):
                     for seed in self.seeds_of(spec["protocol"]):
                         config = resolve_sweep_run(self.settings, name, value, seed)

@@ -12,12 +12,13 @@ from bau.config import resolve_run, validate
 from bau.errors import ConfigError
 from bau.layout import EvalKey, Layout, RunKey, sweep_method, value_folder
 from bau.plan import Plan
-from tests.fixtures.configs import REPO, shipped_config
+from tests.fixtures.configs import REPO, WHOLE_DEFAULT, shipped_config
 
 
 @pytest.fixture(scope="module")
 def plan() -> Plan:
-    return Plan(shipped_config(), source="config/config.yaml")
+    """The default run with its other tables, whose Protocol-3 runs the sweeps vary."""
+    return Plan(shipped_config(*WHOLE_DEFAULT), source="config/config.yaml + config/other_tables.yaml")
 
 
 # ------------------------------------------------------------------------------ layout
@@ -63,6 +64,16 @@ def test_value_of_the_base_run_reuses_it(plan):
     assert not set(plan.sweep_runs) & set(plan.runs)
 
 
+def test_without_a_table_of_its_protocol_the_base_run_is_trained_in_its_own_folder():
+    plan = Plan(shipped_config())  # no Protocol-3 table: all_tables does not train its runs
+    base = RunKey("protocol3", "market1501", "bau", "1")
+    assert base in plan.sweep_runs and base not in plan.runs
+    # every sweep of BAU at its own value is that one run
+    for sweep, value in (("bau_prob", 0.5), ("bau_k", 10), ("bau_lam", 1.5), ("bau_domain", True)):
+        assert {p.value: p.run for p in plan.sweep_points[sweep]}[value] == base
+    assert {p.value: p.run for p in plan.sweep_points["no_weighting_prob"]}[0.5].method == "no_weighting"
+
+
 def test_sweep_run_config_differs_from_the_base_in_the_parameter_only(plan):
     base = plan.resolved_run(RunKey("protocol3", "market1501", "bau", "1"))
     for method, key, value in [("bau_k+k-5", "k", 5), ("bau_lam+lam-2.5", "lam", 2.5)]:
@@ -86,7 +97,7 @@ def test_unknown_sweep_run_is_refused(plan):
 
 
 def test_equal_configuration_of_another_method_is_reused():
-    config = shipped_config()
+    config = shipped_config(*WHOLE_DEFAULT)
     config["protocols"]["protocol3"]["methods"] = ["bau", "align_uniform"]
     plan = Plan(config)
     points = {p.value: p for p in plan.sweep_points["bau_domain"]}
@@ -105,7 +116,7 @@ def test_each_seed_is_a_point():
 
 
 def test_sweeps_change_nothing_all_tables_asks_for(plan):
-    bare = shipped_config()
+    bare = shipped_config(*WHOLE_DEFAULT)
     for key in ("sweeps", "analyses"):
         bare.pop(key)
     bare["protocols"].pop("indist")
@@ -215,6 +226,9 @@ def test_paper_sweeps_reuse_the_protocol3_runs():
         ("bau_lam", 1.5): "bau",
         ("bau_domain", True): "bau",
         ("bau_domain", False): "align_uniform",  # bau without L_domain
+        # the base method of the plain-augmentation sweeps, trained in its own folder (no table shows it)
+        ("plain_prob", 0.5): "plain",
+        ("plain_prob_indist", 0.5): "plain",
     }
     # the paper's all_tables asks for what it did without sweeps
     bare = copy.deepcopy(shipped_config("paper.yaml"))

@@ -11,7 +11,8 @@ def test_default_analyses(workdir):
     plan = dry_run(workdir, ["analyses"])
     counts = plan.counts
     # 7 sweeps of 3 values (bau_domain: 2) = 20 points; the base run (protocol3 market1501
-    # bau) stands for bau_prob=0.5, bau_k=10, bau_lam=1.5 and bau_domain=true: 16 new runs + it
+    # bau, in its own folder though no default table shows Protocol-3) stands for
+    # bau_prob=0.5, bau_k=10, bau_lam=1.5 and bau_domain=true: 16 new runs + it
     assert counts["train"] == counts["run_config"] == 17
     assert counts["evaluate"] == 16  # the t-SNE's run without L_domain needs no evaluation
     assert counts["source_features"] == 2 * 3  # two runs x three source domains
