@@ -249,13 +249,9 @@ class RunDir:
         """What training writes besides config.yaml: stale once the configuration changes."""
         return [self.checkpoints, self.final, self.losses, self.evals, self.log, self.final_evaluation]
 
-    def selected_checkpoint(self, selection: str, dataset: str) -> Path:
-        """The checkpoint that ``selection`` (``last`` or ``best_of_eval``) names for
-        ``dataset`` in final.json (written last by `bau train`)."""
-        return self.selected(selection, dataset)[0]
-
     def selected(self, selection: str, dataset: str) -> tuple[Path, int]:
-        """``(checkpoint, its epoch)`` of :meth:`selected_checkpoint`."""
+        """``(checkpoint, its epoch)`` that ``selection`` (``last`` or ``best_of_eval``) names
+        for ``dataset`` in final.json (written last by `bau train`)."""
         if not self.final.is_file():
             raise TrainingError(
                 f"{self.final} is missing: the run in {self.root} is not complete (bau train writes {FINAL} "

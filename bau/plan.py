@@ -575,4 +575,4 @@ class Plan:
         if not Path(final).is_file():
             raise FileNotFoundError(errno.ENOENT, "the run is not finished", final)
         target = self.run_spec(run.protocol, run.run)["targets"][0]
-        return str(RunDir(Path(self.layout.run_dir(run))).selected_checkpoint(self.settings["selection"], target))
+        return str(RunDir(Path(self.layout.run_dir(run))).selected(self.settings["selection"], target)[0])

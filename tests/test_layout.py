@@ -116,16 +116,16 @@ def _finished_run(root: Path) -> RunDir:
 
 def test_selected_checkpoint_follows_final_json(tmp_path):
     run = _finished_run(tmp_path)
-    assert run.selected_checkpoint("last", "prid") == run.epoch_checkpoint(3)
-    assert run.selected_checkpoint("best_of_eval", "prid") == run.epoch_checkpoint(2)
-    assert run.selected_checkpoint("last", "viper") == run.epoch_checkpoint(3)  # not a training target
+    assert run.selected("last", "prid") == (run.epoch_checkpoint(3), 3)
+    assert run.selected("best_of_eval", "prid") == (run.epoch_checkpoint(2), 2)
+    assert run.selected("last", "viper") == (run.epoch_checkpoint(3), 3)  # not a training target
     with pytest.raises(BauError, match="no best_of_eval checkpoint for it; use --selection last"):
-        run.selected_checkpoint("best_of_eval", "viper")
+        run.selected("best_of_eval", "viper")
     run.epoch_checkpoint(2).unlink()
     with pytest.raises(TrainingError, match="epoch_002.pth .*does not exist"):
-        run.selected_checkpoint("best_of_eval", "prid")
+        run.selected("best_of_eval", "prid")
 
 
 def test_selected_checkpoint_of_an_unfinished_run(tmp_path):
     with pytest.raises(TrainingError, match="final.json is missing"):
-        RunDir(tmp_path).selected_checkpoint("last", "prid")
+        RunDir(tmp_path).selected("last", "prid")
