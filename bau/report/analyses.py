@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from matplotlib.figure import Figure
 from bau.errors import BauError
 from bau.report.inputs import load_features, load_metrics
 from bau.report.labels import parameter_label
-from bau.report.plotting import label_colours, new_figure, panel_axes, styled
+from bau.report.plotting import label_colours, new_figure, panel_axes, set_title, styled
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +138,6 @@ def _by_parameter(measures: Sequence[SweepMeasure]) -> dict[str, list[SweepMeasu
     return panels
 
 
-def _title(figure: Figure, title: str) -> None:
-    """The figure's title, wrapped to its width (about 11 characters per inch at this size)."""
-    figure.suptitle(textwrap.fill(title, width=int(11 * figure.get_figwidth())))
-
-
 def _legend(figure: Figure, axes: Sequence) -> None:
     handles, labels = {}, []
     for ax in axes:
@@ -166,7 +160,7 @@ def plot_sweep_map(measures: Sequence[SweepMeasure], *, target: str = "target", 
     for ax, members in zip(axes, panels.values()):
         _draw_curves(ax, members, colour_of, 100.0, f"{target} mAP (%)")
     _legend(figure, axes)
-    _title(figure, title or f"{target} mAP against {', '.join(parameter_label(p) for p in panels)}")
+    set_title(figure, title or f"{target} mAP against {', '.join(parameter_label(p) for p in panels)}")
     return figure
 
 
@@ -186,7 +180,7 @@ def plot_sweep_align_uniform(
     axes[1].set_title("Uniformity")
     _legend(figure, axes)
     parameter = parameter_label(align[0].parameter)
-    _title(figure, title or f"Alignment and uniformity of the {target} features against {parameter}")
+    set_title(figure, title or f"Alignment and uniformity of the {target} features against {parameter}")
     return figure
 
 
@@ -228,7 +222,7 @@ def plot_sweep_tsne(
         title="source domain",
         frameon=False,
     )
-    _title(figure, title or "t-SNE of the source domains' features")
+    set_title(figure, title or "t-SNE of the source domains' features")
     return figure
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bau.report.plotting import grid_shape, label_colours, new_figure, panel_axes, styled
+from bau.report.plotting import grid_shape, label_colours, new_figure, panel_axes, set_title, styled
 
 # losses.jsonl fields, in panel order, with their panel titles.
 LOSS_PANELS = {
@@ -63,7 +63,7 @@ def plot_loss_curves(
         figure.legend(handles, names, loc="outside lower center", ncols=min(len(runs), 4))
     heading = title or (runs[0][0] if len(runs) == 1 else "Training losses")
     note = f"faint: every iteration; bold: moving average over {max(windows)} iterations" if windows else ""
-    figure.suptitle(f"{heading}\n{note}" if note else heading)
+    set_title(figure, f"{heading}\n{note}" if note else heading)
     return figure
 
 
@@ -119,5 +119,5 @@ def plot_cmc(
             heading += f"; band: ±1 std over {splits} splits"
         # below the panel: inside it would hide the curves' start, where methods differ most
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), title=heading, title_fontsize=8, frameon=False)
-    figure.suptitle(title or "CMC curves")
+    set_title(figure, title or "CMC curves")
     return figure

@@ -12,7 +12,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from bau.errors import BauError
-from bau.report.plotting import colours, grid_shape, label_colours, new_figure, panel_axes, styled
+from bau.report.plotting import colours, grid_shape, label_colours, new_figure, panel_axes, set_title, styled
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def plot_align_uniform(
             title=f"{legend_title} (mAP / R-1 in %)" if any(p.note for p in members) else legend_title,
             title_fontsize=8,
         )
-    figure.suptitle(title or "Alignment and uniformity of the target features")
+    set_title(figure, title or "Alignment and uniformity of the target features")
     return figure
 
 
@@ -140,5 +140,5 @@ def plot_tsne(
     figure = new_figure(6.4, 5.4)
     draw_tsne(figure.subplots(), embedding, domains, targets=targets)
     figure.legend(loc="outside right upper", markerscale=2, title="domain", frameon=False)
-    figure.suptitle(title or "t-SNE of source and target features")
+    set_title(figure, title or "t-SNE of source and target features")
     return figure

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ParamSpec
@@ -104,3 +105,10 @@ def save_figure(figure: Figure, out: str | Path) -> list[Path]:
             figure.savefig(handle, format=path.suffix[1:], dpi=DPI)
         written.append(path)
     return written
+
+
+def set_title(figure: Figure, title: str) -> None:
+    """The figure's title, each line wrapped to the figure's width (about 11 characters per
+    inch at :data:`STYLE`'s size), so that a long table title is not cut at the edges."""
+    width = int(11 * figure.get_figwidth())
+    figure.suptitle("\n".join(textwrap.fill(line, width=width) for line in title.split("\n")))

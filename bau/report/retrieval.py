@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 
 from bau.errors import BauError
-from bau.report.plotting import new_figure, styled
+from bau.report.plotting import new_figure, set_title, styled
 
 CELL = (64, 128)  # width, height of each image before its border
 BORDER = 6
@@ -141,5 +141,5 @@ def plot_retrieval(
         axes[i][0].set_xlabel(f"ID {row.query_pid}", fontsize=8, labelpad=2)
         if show_labels:
             axes[i][0].set_ylabel(row.label, fontsize=9, rotation=0, ha="right", va="center")
-    figure.suptitle(title or f"Top-{topk} retrieved gallery images (green: same identity, red: another)")
+    set_title(figure, title or f"Top-{topk} retrieved gallery images (green: same identity, red: another)")
     return figure

@@ -212,3 +212,16 @@ def test_a_tables_shared_runs_share_its_panels():
         ("CUHK03-NP", "BAU (Protocol-2)"),
         ("CUHK03-NP", "BAU (Protocol-3)"),
     ]
+
+
+def test_a_long_title_is_wrapped_to_the_figure_width_line_by_line():
+    from matplotlib.figure import Figure
+
+    from bau.report.plotting import set_title
+
+    figure = Figure(figsize=(4, 3))
+    table = "Ablation of the augmentations of the strong view (paper Table 8)"
+    set_title(figure, f"Alignment\n{table}")
+    lines = figure._suptitle.get_text().split("\n")
+    assert lines[0] == "Alignment" and " ".join(lines[1:]) == table
+    assert len(lines) > 2 and all(len(line) <= 44 for line in lines)
