@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bau.errors import BauError, TrainingError
-from bau.evaluation.options import EvalOptions
+from bau.evaluation.options import EvalOptions, evaluation_key
 from bau.io import atomic_open, read_json, read_yaml, write_json
 from bau.layout import RunDir
 
@@ -138,13 +138,8 @@ def reuse_final_evaluation(args: argparse.Namespace, epoch: int) -> dict[str, An
         return None
     stored = read_json(stored_path)
     options = evaluation_options(fill_defaults(read_yaml(run.config)), args)
-    same = (
-        stored.get("epoch") == epoch
-        and stored.get("device") == args.device.split(":")[0]
-        and stored.get("data_root") == str(Path(args.data_root).resolve())
-        and stored.get("options") == options.key()
-    )
-    if not same:
+    key = evaluation_key(epoch, args.device.split(":")[0], args.data_root, options)
+    if {name: stored.get(name) for name in key} != key:
         return None
     if args.save_features is not None:
         if not features.is_file():

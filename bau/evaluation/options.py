@@ -55,3 +55,16 @@ class EvalOptions:
         if self.splits_dir is not None:
             key["splits_dir"] = str(Path(self.splits_dir).resolve())
         return key
+
+
+def evaluation_key(epoch: int, device_type: str, data_root: str | os.PathLike, options: EvalOptions) -> dict[str, Any]:
+    """What makes two evaluations of a run the same one: the checkpoint's epoch, the device
+    type (``cpu``, ``cuda``), the data root (resolved) and the options. The trainer records it
+    beside its final evaluation; ``bau evaluate --run`` reuses that evaluation when its own
+    key is equal."""
+    return {
+        "epoch": epoch,
+        "device": device_type,
+        "data_root": str(Path(data_root).resolve()),
+        "options": options.key(),
+    }

@@ -36,6 +36,7 @@ from bau.devices import cpu_native_bf16, keep_freed_memory, resolve_device
 from bau.distributed import ddp
 from bau.errors import BauError, TrainingError
 from bau.evaluation import SUMMARY_METRICS, EvalOptions, evaluate_model, extract_features
+from bau.evaluation.options import evaluation_key
 from bau.io import read_json, read_yaml, write_json, write_yaml
 from bau.layout import RunDir
 from bau.losses import create_id_loss
@@ -356,14 +357,8 @@ class Trainer:
                 self.model, target, self.cfg["data"]["root"], options, device=self.device, save_features=features
             )
             if final:  # bau evaluate --run reuses it (bau.evaluation.cli.reuse_final_evaluation)
-                record = {
-                    "epoch": epoch,
-                    "device": self.device.type,
-                    "data_root": str(Path(self.cfg["data"]["root"]).resolve()),
-                    "options": options.key(),
-                    "metrics": metrics,
-                }
-                write_json(self.dirs.final_metrics(target), record)
+                key = evaluation_key(epoch, self.device.type, self.cfg["data"]["root"], options)
+                write_json(self.dirs.final_metrics(target), {**key, "metrics": metrics})
             summary = {name: float(metrics["summary"][name]["mean"]) for name in SUMMARY_METRICS}
             self.evals_log.append({"epoch": epoch, "dataset": target, **summary})
             shown = " ".join(f"{name} {100 * value:.1f}%" for name, value in summary.items())
